@@ -1,0 +1,21 @@
+"""explorer: find where a model fails, say why, and say what data to collect next."""
+
+from .analysis import Analysis, analyze
+from .errors import (DataError, DatasetNotFoundError, ExplorerError, IngestError,
+                     ParameterError, SchemaMismatchError, WorkspaceError)
+from .types import Region
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Analysis",
+    "DataError",
+    "DatasetNotFoundError",
+    "ExplorerError",
+    "IngestError",
+    "ParameterError",
+    "Region",
+    "SchemaMismatchError",
+    "WorkspaceError",
+    "analyze",
+]

@@ -1,0 +1,143 @@
+"""``analyze()``: the stages in order, from a labelled table to described error regions."""
+
+from __future__ import annotations
+
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import pandas as pd
+
+from . import describe, embed, model, regions
+from .data import Schema, check_pool, infer_schema, read_table
+from .errors import check_int
+from .types import DataMap, Predictions, Region
+
+__all__ = ["Analysis", "analyze"]
+
+Progress = Callable[[str, float], None]
+"""Called as ``progress(message, fraction_done)``; the app draws a bar, the CLI a line."""
+
+
+@dataclass
+class Analysis:
+    """Everything one run found; the faces (CLI, app, report) only read it."""
+
+    data: pd.DataFrame
+    schema: Schema
+    predictions: Predictions
+    map: DataMap
+    regions: list[Region]
+    baseline_error_rate: float
+    seed: int
+    pool: pd.DataFrame | None = None
+    collection_list: pd.DataFrame | None = None
+    notes: list[str] = field(default_factory=list)
+    timings: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def points(self) -> pd.DataFrame:
+        """One row per data row: position on the map, error, and region id (-1 = none)."""
+        region_of = np.full(len(self.data), -1, dtype=int)
+        for region in reversed(self.regions):  # the most important region wins an overlap
+            region_of[region.rows] = region.id
+        return pd.DataFrame({
+            "row": np.arange(len(self.data)),
+            "x": self.map.coords[:, 0],
+            "y": self.map.coords[:, 1],
+            "error": self.predictions.error,
+            "region": region_of,
+        })
+
+    def region(self, region_id: int) -> Region:
+        for region in self.regions:
+            if region.id == region_id:
+                return region
+        raise KeyError(f"No region {region_id}; the regions are "
+                       f"{[r.id for r in self.regions]}.")
+
+    def save(self, out_dir) -> Path:
+        """Write regions.json, points.csv, report.html (and collection_list.csv) to out_dir."""
+        from .export import save_analysis
+
+        return save_analysis(self, Path(out_dir))
+
+
+def _no_progress(message: str, fraction: float) -> None:
+    """Default progress sink: analysis stays silent unless a face asks to be told."""
+
+
+def analyze(data, target: str, prediction: str | None = None, probabilities=None,
+            features=None, embedding=None, groups=None, pool=None, seed: int = 0, *,
+            task: str | None = None, alpha: float = 0.05, min_region_size: int | None = None,
+            cache_dir=None, progress: Progress = _no_progress) -> Analysis:
+    """Find the regions of input space where a model errs, test them, and describe them.
+
+    Parameters
+    ----------
+    data : DataFrame or path
+        The labelled table (.csv or .parquet path, or a DataFrame); rows are referred to by
+        their 0-based position.
+    target : str
+        The label column.
+    prediction : str, optional
+        The model's predicted labels. Without it a baseline model is trained and its
+        out-of-fold predictions are used, so every error is an error on an unseen row.
+    probabilities : list of str, optional
+        Class-probability columns, one per class in sorted class order.
+    features, embedding, groups : list of str, optional
+        Feature columns (default: every other usable column); precomputed embedding columns
+        used for the map instead of the features; columns reported per region only.
+    pool : DataFrame or path, optional
+        Unlabelled rows with the same features, for the collection list.
+    seed : int
+        Every random step draws from this seed: same inputs and seed, same regions.
+    alpha : float
+        False discovery rate for the region tests (Benjamini-Hochberg).
+    progress : callable
+        ``progress(message, fraction)`` is called as stages start.
+
+    Examples
+    --------
+    >>> import explorer
+    >>> planted = explorer.make_planted(n_rows=1500, regions=("rule",), seed=0)
+    >>> analysis = explorer.analyze(planted.frame, target="label", prediction="prediction")
+    >>> analysis.regions[0].size > 0
+    True
+    """
+    seed = check_int(seed, name="seed", owner="analyze", low=0, high=2**32 - 1)
+    timings: dict[str, float] = {}
+
+    @contextmanager
+    def stage(name: str, message: str, fraction: float):
+        progress(message, fraction)
+        started = time.perf_counter()
+        yield
+        timings[name] = round(time.perf_counter() - started, 3)
+
+    with stage("load", "Reading the data", 0.0):
+        frame = read_table(data)
+        schema = infer_schema(frame, target=target, prediction=prediction,
+                              probabilities=probabilities, features=features,
+                              embedding=embedding, groups=groups, task=task)
+        pool_frame = read_table(pool, what="pool") if pool is not None else None
+        if pool_frame is not None:
+            check_pool(pool_frame, schema)
+    with stage("predict", "Getting honest (out-of-fold) predictions", 0.1):
+        predictions = model.honest_predictions(frame, schema, seed=seed)
+    with stage("map", "Building the UMAP map", 0.35):
+        data_map = embed.build_map(frame, schema, predictions, seed=seed, cache_dir=cache_dir)
+    with stage("regions", "Finding and testing error regions", 0.7):
+        found = regions.find_regions(data_map, predictions.is_error, seed=seed, alpha=alpha,
+                                     min_region_size=min_region_size)
+    with stage("describe", "Describing the regions", 0.85):
+        found = describe.describe_regions(found, frame, schema, predictions, data_map,
+                                          seed=seed)
+    progress("Done", 1.0)
+    notes = [f"Column '{c}' left out: {reason}." for c, reason in schema.ignored.items()]
+    return Analysis(data=frame, schema=schema, predictions=predictions, map=data_map,
+                    regions=found, baseline_error_rate=float(predictions.is_error.mean()),
+                    seed=seed, pool=pool_frame, notes=notes, timings=timings)

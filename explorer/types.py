@@ -1,0 +1,98 @@
+"""The plain dataclasses that pass between pipeline stages.
+
+They live in one module so a stage can produce one without importing the stage that reads it.
+Arrays hold one entry per row of the analysed table, in its order (0-based positions).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+__all__ = ["Predictions", "DataMap", "Contrast", "GroupShare", "Region"]
+
+
+@dataclass(frozen=True)
+class Predictions:
+    """What the model said about each row, and how wrong it was.
+
+    ``error`` is the per-row loss (0/1 for classification, absolute error for regression);
+    ``is_error`` is what the region search counts: a wrong label, or for regression a loss in
+    the worst quintile of all rows. ``source`` says whether predictions were given or made
+    out-of-fold by the baseline model.
+    """
+
+    predicted: np.ndarray
+    error: np.ndarray
+    is_error: np.ndarray
+    probabilities: np.ndarray | None
+    classes: tuple
+    source: str
+    score: float
+    score_name: str
+
+
+@dataclass(frozen=True)
+class DataMap:
+    """The model's view of each row (``model_space``) and its 2-D UMAP picture (``coords``)."""
+
+    coords: np.ndarray
+    model_space: np.ndarray
+    n_fitted: int
+    from_cache: bool
+    params: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Contrast:
+    """One way a region differs from the rest: a feature, how, and a readable sentence."""
+
+    feature: str
+    effect: float
+    text: str
+
+
+@dataclass(frozen=True)
+class GroupShare:
+    """A group value's share of the region against its share of all rows."""
+
+    column: str
+    value: str
+    share_in_region: float
+    share_overall: float
+    error_rate_in_region: float
+
+
+@dataclass
+class Region:
+    """A place in input space where the model errs more than it does overall.
+
+    ``error_rate`` is over all member rows; ``heldout_error_rate`` and ``p_value`` come only
+    from the confirmation half of the rows, which played no part in finding the region, so
+    they are honest. ``p_value`` is Benjamini-Hochberg adjusted across candidate regions.
+    """
+
+    id: int
+    rows: np.ndarray
+    size: int
+    error_rate: float
+    baseline_error_rate: float
+    lift: float
+    p_value: float
+    heldout_error_rate: float
+    heldout_size: int
+    heldout_interval: tuple[float, float]
+    compactness: float
+    excess_errors: float
+    description: str = ""
+    rule: str | None = None
+    rule_precision: float | None = None
+    rule_coverage: float | None = None
+    contrasts: list[Contrast] = field(default_factory=list)
+    group_shares: list[GroupShare] = field(default_factory=list)
+    confusions: list[tuple[str, str, int]] = field(default_factory=list)
+    examples: list[int] = field(default_factory=list)
+    diagnosis: str | None = None
+    suggested_rows: int | None = None
+    evidence: str | None = None
