@@ -1,0 +1,236 @@
+"""Plotly figures shared by the Streamlit app and the HTML report.
+
+Every function takes an :class:`~explorer.analysis.Analysis` (or one of its regions) and
+returns a ``plotly.graph_objects.Figure``; none of them imports Streamlit, so the report and
+the tests draw exactly what the app draws.
+
+Map traces carry the 0-based row position as ``customdata[0]`` on every point, so a face
+that reads a plotly selection maps it back to rows without knowing how the map was thinned.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+from scipy.spatial import ConvexHull, QhullError
+
+from .errors import ParameterError, check_int
+
+__all__ = ["map_figure", "region_error_figure", "group_share_figure", "color_options"]
+
+MAX_CATEGORIES = 20
+"""A categorical colouring shows this many most frequent values; the rest become 'other'."""
+
+_GREY = "#c4c9d0"
+_RED = "#d6336c"
+_PALETTE = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2",
+            "#7f7f7f", "#bcbd22", "#17becf", "#393b79", "#637939", "#8c6d31", "#843c39",
+            "#7b4173", "#3182bd", "#e6550d", "#31a354", "#756bb1", "#636363", "#969696"]
+_LAYOUT = dict(template="plotly_white", margin=dict(l=40, r=20, t=60, b=40),
+               legend=dict(itemsizing="constant"))
+
+
+def color_options(analysis) -> list[str]:
+    """Return the values ``map_figure`` accepts for ``color_by``, built-ins first."""
+    options = ["error", "region"]
+    if analysis.predictions.probabilities is not None:
+        options.append("confidence")
+    return options + [c for c in analysis.data.columns if c not in options]
+
+
+def map_figure(analysis, color_by: str = "error", *, max_points: int = 50_000,
+               selected_region: int | None = None) -> go.Figure:
+    """Draw the 2-D map of every row, coloured by error, region, confidence or a column.
+
+    Parameters
+    ----------
+    analysis : Analysis
+        The run to draw.
+    color_by : str
+        ``"error"`` (wrong vs right, or the per-row loss for regression), ``"region"``,
+        ``"confidence"`` (highest class probability, when probabilities exist) or any column
+        of ``analysis.data`` (numeric columns get a continuous scale, others one colour per
+        value).
+    max_points : int
+        Browsers slow down past tens of thousands of WebGL points, so larger maps are
+        thinned for drawing only: region members and errors are kept first, the rest are
+        sampled with the analysis seed, and the title says how many points are shown.
+    selected_region : int, optional
+        This region's outline (convex hull of its members) is drawn bold.
+    """
+    max_points = check_int(max_points, name="max_points", owner="map_figure", low=1)
+    points = analysis.points
+    is_error = np.asarray(analysis.predictions.is_error, dtype=bool)
+    keep = _thin((points["region"].to_numpy() != -1) | is_error, max_points, analysis.seed)
+    values, continuous, label = _color_values(analysis, color_by)
+    customdata = _hover_data(analysis, points)[keep]
+    x, y = points["x"].to_numpy()[keep], points["y"].to_numpy()[keep]
+    size = 4 if len(keep) > 5_000 else 6
+    hover = ("row %{customdata[0]}<br>label %{customdata[1]}<br>predicted %{customdata[2]}"
+             "<br>region %{customdata[3]}<br>" + label + " %{customdata[4]}<extra></extra>")
+    customdata = np.column_stack([customdata, _as_text(values[keep])])
+    fig = go.Figure()
+    if continuous:
+        fig.add_trace(go.Scattergl(
+            x=x, y=y, mode="markers", customdata=customdata, hovertemplate=hover,
+            marker=dict(size=size, color=values[keep].astype(float), colorscale="Viridis",
+                        colorbar=dict(title=label)), showlegend=False))
+    else:
+        shown = values[keep]
+        for index, category in enumerate(pd.unique(shown)):
+            mask = shown == category
+            fig.add_trace(go.Scattergl(
+                x=x[mask], y=y[mask], mode="markers", name=str(category),
+                customdata=customdata[mask], hovertemplate=hover,
+                marker=dict(size=size, color=_category_color(color_by, category, index))))
+    _draw_regions(fig, analysis, selected_region)
+    title = f"Map of {len(points):,} rows, coloured by {label}"
+    if len(keep) < len(points):
+        title += f" (showing {len(keep):,} of {len(points):,} points)"
+    fig.update_layout(title=title, xaxis=dict(showticklabels=False, title=""),
+                      yaxis=dict(showticklabels=False, title=""), dragmode="lasso", **_LAYOUT)
+    return fig
+
+
+def _thin(priority: np.ndarray, max_points: int, seed: int) -> np.ndarray:
+    """Return sorted positions to draw: every priority point first, then a seeded sample."""
+    n = len(priority)
+    if n <= max_points:
+        return np.arange(n)
+    rng = np.random.default_rng(seed)
+    important, rest = np.flatnonzero(priority), np.flatnonzero(~priority)
+    if len(important) >= max_points:
+        chosen = rng.choice(important, max_points, replace=False)
+    else:
+        chosen = np.concatenate([important,
+                                 rng.choice(rest, max_points - len(important), replace=False)])
+    return np.sort(chosen)
+
+
+def _color_values(analysis, color_by: str) -> tuple[np.ndarray, bool, str]:
+    """Return (one value per row, whether the scale is continuous, a label for it)."""
+    predictions = analysis.predictions
+    if color_by == "error":
+        if analysis.schema.is_classification:
+            return np.where(predictions.is_error, "wrong", "right").astype(object), False, \
+                "error"
+        return np.asarray(predictions.error, dtype=float), True, "loss"
+    if color_by == "region":
+        region = analysis.points["region"].to_numpy()
+        return np.array(["none" if r == -1 else f"region {r}" for r in region],
+                        dtype=object), False, "region"
+    if color_by == "confidence" and predictions.probabilities is not None:
+        return np.asarray(predictions.probabilities, dtype=float).max(axis=1), True, \
+            "confidence"
+    if color_by not in analysis.data.columns:
+        allowed = ", ".join(repr(c) for c in color_options(analysis)[:25])
+        raise ParameterError(f"The 'color_by' parameter of map_figure must be one of "
+                             f"{allowed}. Got {color_by!r} instead.")
+    column = analysis.data[color_by]
+    if pd.api.types.is_numeric_dtype(column) and not pd.api.types.is_bool_dtype(column):
+        return column.to_numpy(dtype=float, na_value=np.nan), True, color_by
+    text = column.astype(object).where(column.notna(), "missing").astype(str)
+    frequent = text.value_counts().index[:MAX_CATEGORIES]
+    return text.where(text.isin(frequent), "other").to_numpy(dtype=object), False, color_by
+
+
+def _category_color(color_by: str, category, index: int) -> str:
+    if category in ("none", "missing", "other", "right"):
+        return _GREY
+    if category == "wrong":
+        return _RED
+    return _PALETTE[index % len(_PALETTE)]
+
+
+def _hover_data(analysis, points: pd.DataFrame) -> np.ndarray:
+    """Columns: row position, true label, prediction, region (as display text)."""
+    region = points["region"].to_numpy()
+    return np.column_stack([
+        points["row"].to_numpy(),
+        _as_text(analysis.data[analysis.schema.target].to_numpy()),
+        _as_text(np.asarray(analysis.predictions.predicted)),
+        np.where(region == -1, "none", region.astype(str)),
+    ]).astype(object)
+
+
+def _as_text(values: np.ndarray) -> np.ndarray:
+    """Format numbers compactly (3 significant digits for floats) for hover labels."""
+    if np.issubdtype(np.asarray(values).dtype, np.floating):
+        return np.array([f"{v:.3g}" for v in values], dtype=object)
+    return np.asarray(values).astype(str).astype(object)
+
+
+def _draw_regions(fig: go.Figure, analysis, selected_region: int | None) -> None:
+    """Label every region with its id at its members' median; outline the selected one."""
+    coords = np.asarray(analysis.map.coords)
+    for region in analysis.regions:
+        members = coords[np.asarray(region.rows, dtype=int)]
+        if len(members) == 0:
+            continue
+        cx, cy = np.median(members, axis=0)
+        selected = region.id == selected_region
+        fig.add_annotation(x=cx, y=cy, text=f"<b>R{region.id}</b>", showarrow=False,
+                           font=dict(size=15 if selected else 12, color="#111"),
+                           bgcolor="rgba(255,255,255,0.75)", bordercolor="#333",
+                           borderwidth=2 if selected else 1)
+        if selected:
+            _outline(fig, members, region.id)
+
+
+def _outline(fig: go.Figure, members: np.ndarray, region_id: int) -> None:
+    try:
+        hull = ConvexHull(members)
+    except (QhullError, ValueError):  # fewer than 3 points, or all on one line
+        return
+    ring = members[np.append(hull.vertices, hull.vertices[0])]
+    fig.add_trace(go.Scatter(x=ring[:, 0], y=ring[:, 1], mode="lines", hoverinfo="skip",
+                             name=f"region {region_id} outline",
+                             line=dict(color="#111", width=2.5, dash="dash")))
+
+
+def region_error_figure(analysis) -> go.Figure:
+    """Bars of each region's held-out error rate with its interval, against the baseline.
+
+    The held-out rate is the honest one: those rows played no part in finding the region.
+    """
+    fig = go.Figure()
+    baseline = analysis.baseline_error_rate
+    if analysis.regions:
+        rates = np.array([r.heldout_error_rate for r in analysis.regions], dtype=float)
+        low = np.array([r.heldout_interval[0] for r in analysis.regions], dtype=float)
+        high = np.array([r.heldout_interval[1] for r in analysis.regions], dtype=float)
+        fig.add_trace(go.Bar(
+            x=[f"R{r.id}" for r in analysis.regions], y=rates, marker_color=_RED,
+            name="held-out error rate",
+            error_y=dict(type="data", array=high - rates, arrayminus=rates - low),
+            customdata=np.column_stack([[r.size for r in analysis.regions], low, high]),
+            hovertemplate=("%{x}: %{y:.1%} (interval %{customdata[1]:.1%} to "
+                           "%{customdata[2]:.1%}), %{customdata[0]} rows<extra></extra>")))
+    else:
+        fig.add_annotation(text="No region passed the test", showarrow=False, x=0.5, y=0.5,
+                           xref="paper", yref="paper")
+    fig.add_hline(y=baseline, line_dash="dash", line_color="#555",
+                  annotation_text=f"baseline {baseline:.1%}", annotation_position="top left")
+    fig.update_layout(title="Error rate per region (held-out rows)",
+                      yaxis=dict(tickformat=".0%", rangemode="tozero"), **_LAYOUT)
+    return fig
+
+
+def group_share_figure(region) -> go.Figure:
+    """Horizontal bars: each group value's share inside the region against overall."""
+    shares = region.group_shares
+    labels = [f"{s.column} = {s.value}" for s in shares]
+    fig = go.Figure([
+        go.Bar(y=labels, x=[s.share_in_region for s in shares], orientation="h",
+               name=f"in region {region.id}", marker_color=_RED),
+        go.Bar(y=labels, x=[s.share_overall for s in shares], orientation="h",
+               name="all rows", marker_color=_GREY),
+    ])
+    if not shares:
+        fig.add_annotation(text="No group columns were given", showarrow=False, x=0.5, y=0.5,
+                           xref="paper", yref="paper")
+    fig.update_layout(title=f"Group composition of region {region.id}", barmode="group",
+                      xaxis=dict(tickformat=".0%"), yaxis=dict(autorange="reversed"),
+                      height=max(260, 60 + 40 * len(shares)), **_LAYOUT)
+    return fig

@@ -1,0 +1,170 @@
+"""The output files honour the contract of DESIGN.md section 3, and the figures draw."""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import re
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from explorer import charts
+from explorer.errors import ExplorerError, ParameterError
+from explorer.export import (read_collection_csv, regions_to_dict, save_analysis,
+                             write_collection_csv)
+
+from conftest import HOSTILE, make_tiny_analysis
+
+CONTRACT = {"id": int, "size": int, "error_rate": float, "baseline_error_rate": float,
+            "lift": float, "p_value": float, "description": str, "rule": (str, type(None)),
+            "diagnosis": (str, type(None)), "suggested_rows": (int, type(None)), "rows": list}
+
+
+def check_regions_json(document: dict, n_rows: int) -> None:
+    assert document["version"] == 1
+    assert document["rows_total"] == n_rows
+    assert isinstance(document["baseline_error_rate"], float)
+    for region in document["regions"]:
+        for name, kind in CONTRACT.items():
+            assert isinstance(region[name], kind), (name, region[name])
+        assert len(region["rows"]) == region["size"]
+        assert all(isinstance(r, int) and 0 <= r < n_rows for r in region["rows"])
+        assert region["diagnosis"] in (None, "collect", "relabel", "add_information")
+
+
+def test_save_writes_contract_files(tmp_path, tiny_analysis):
+    out = save_analysis(tiny_analysis, tmp_path / "new" / "out")
+    assert sorted(p.name for p in out.iterdir()) == ["points.csv", "regions.json",
+                                                      "report.html"]
+    document = json.loads((out / "regions.json").read_text())
+    check_regions_json(document, n_rows=120)
+    assert [r["id"] for r in document["regions"]] == [0, 1]
+    assert document["regions"][0]["heldout_interval"] == [0.4, 0.7]
+    points = pd.read_csv(out / "points.csv")
+    assert list(points.columns) == ["row", "x", "y", "error", "region"]
+    assert len(points) == 120 and points["row"].tolist() == list(range(120))
+    assert (points["region"].iloc[:30] == 0).all() and points["region"].iloc[35] == -1
+
+
+def test_regions_json_is_strict(tiny_analysis):
+    tiny_analysis.regions[0].lift = float("inf")
+    tiny_analysis.regions[0].p_value = np.float64("nan")
+    tiny_analysis.regions[0].size = np.int64(30)
+    document = regions_to_dict(tiny_analysis)
+    json.dumps(document, allow_nan=False)
+    assert document["regions"][0]["lift"] is None and document["regions"][0]["p_value"] is None
+    assert type(document["regions"][0]["size"]) is int
+
+
+def test_collection_list_written_only_with_a_pool(tmp_path, tiny_analysis):
+    tiny_analysis.collection_list = pd.DataFrame({"row": [3, 1], "region": [0, 0],
+                                                  "priority": [1.0, 0.5],
+                                                  "reason": ["=cmd|' /C calc'!A0", "ok"],
+                                                  "label": [None, None]})
+    out = save_analysis(tiny_analysis, tmp_path)
+    raw = (out / "collection_list.csv").read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf")  # the BOM Excel needs to see UTF-8
+    assert b",'=cmd" in raw
+    back = read_collection_csv(out / "collection_list.csv")
+    assert back["reason"].tolist() == ["=cmd|' /C calc'!A0", "ok"]
+    assert back["row"].tolist() == [3, 1] and back["label"].isna().all()
+
+
+def test_unwritable_out_dir_is_a_user_error(tmp_path, tiny_analysis):
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    with pytest.raises(ExplorerError, match="Could not write the results"):
+        save_analysis(tiny_analysis, blocker)
+
+
+def test_numbers_stay_numbers_and_text_is_escaped(tmp_path):
+    frame = pd.DataFrame({"n": [-3, 4], "f": [-1.5, np.nan], "t": ["-3", "'quoted"],
+                          "u": ["", None]})
+    path = write_collection_csv(frame, tmp_path / "list.csv")
+    lines = path.read_bytes().decode("utf-8-sig").split("\r\n")
+    assert lines[1] == "-3,-1.5,'-3,'"  # the empty text is "'", the missing one empty
+    assert lines[2] == "4,,''quoted,"
+    back = read_collection_csv(path)
+    assert back["n"].tolist() == [-3, 4]
+    assert back["f"].iloc[0] == -1.5 and math.isnan(back["f"].iloc[1])
+    assert back["t"].tolist() == ["-3", "'quoted"]
+    assert back["u"].iloc[0] == "" and pd.isna(back["u"].iloc[1])
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.text(), min_size=1, max_size=8))
+def test_any_text_round_trips(tmp_path_factory, texts):
+    path = tmp_path_factory.mktemp("csv") / "list.csv"
+    frame = pd.DataFrame({"row": range(len(texts)), "text": pd.Series(texts, dtype=object)})
+    write_collection_csv(frame, path)
+    with path.open(encoding="utf-8-sig", newline="") as stream:
+        cells = [row[1] for row in csv.reader(stream)][1:]
+    assert not any(cell.startswith(("=", "+", "-", "@", "\t", "\r")) for cell in cells)
+    back = read_collection_csv(path, text_columns=("text",))
+    assert back["text"].tolist() == texts
+    assert back["row"].tolist() == list(range(len(texts)))
+
+
+def test_report_is_self_contained_and_escaped(tmp_path, tiny_analysis):
+    page = (save_analysis(tiny_analysis, tmp_path) / "report.html").read_text()
+    assert not re.search(r"<script[^>]*\bsrc\s*=", page)
+    assert "How to read this" in page and "x1 is high" in page
+    assert HOSTILE not in page
+    assert html_escaped(HOSTILE) in page  # in the description, the rule and the group table
+    assert "Collect more rows like these" in page and "120 more labelled rows" in page
+    assert "No simple rule fits" in page  # region 1 has no rule
+    assert "Column &#x27;id&#x27; left out" in page
+
+
+def html_escaped(text: str) -> str:
+    import html
+
+    return html.escape(text)
+
+
+def test_report_without_regions_says_so(tmp_path, empty_analysis):
+    page = (save_analysis(empty_analysis, tmp_path) / "report.html").read_text()
+    assert "No region passed the test" in page
+    assert json.loads((tmp_path / "regions.json").read_text())["regions"] == []
+
+
+@pytest.mark.parametrize("color_by", ["error", "region", "confidence", "x1", "city"])
+def test_map_figure_colours_and_carries_rows(tiny_analysis, color_by):
+    fig = charts.map_figure(tiny_analysis, color_by, selected_region=0)
+    markers = [t for t in fig.data if t.type == "scattergl"]
+    rows = np.concatenate([np.asarray(t.customdata)[:, 0].astype(int) for t in markers])
+    assert sorted(rows) == list(range(120))
+    assert [a.text for a in fig.layout.annotations] == ["<b>R0</b>", "<b>R1</b>"]
+    assert any(t.name == "region 0 outline" for t in fig.data)
+
+
+def test_map_figure_thins_but_keeps_regions_and_errors():
+    analysis = make_tiny_analysis(n_rows=2_000)
+    fig = charts.map_figure(analysis, "error", max_points=300)
+    assert "showing 300 of 2,000 points" in fig.layout.title.text
+    drawn = np.concatenate([np.asarray(t.customdata)[:, 0].astype(int) for t in fig.data
+                            if t.type == "scattergl"])
+    important = set(np.flatnonzero(analysis.predictions.is_error)) | set(range(30)) \
+        | set(range(50, 70))
+    assert len(drawn) == 300 and set(drawn) <= set(range(2_000))
+    assert len(set(drawn) & important) == min(300, len(important))
+
+
+def test_map_figure_rejects_unknown_colouring(tiny_analysis):
+    with pytest.raises(ParameterError, match="color_by"):
+        charts.map_figure(tiny_analysis, "nope")
+
+
+def test_region_and_group_figures(tiny_analysis, empty_analysis):
+    fig = charts.region_error_figure(tiny_analysis)
+    assert list(fig.data[0].x) == ["R0", "R1"]
+    assert np.allclose(fig.data[0].error_y.array, [0.15, 0.15])
+    assert charts.region_error_figure(empty_analysis).layout.annotations[0].text \
+        .startswith("No region")
+    shares = charts.group_share_figure(tiny_analysis.regions[0])
+    assert [list(t.x) for t in shares.data] == [[0.8], [0.3]]
