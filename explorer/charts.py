@@ -88,8 +88,8 @@ def map_figure(analysis, color_by: str = "error", *, max_points: int = 50_000,
     title = f"Map of {len(points):,} rows, coloured by {label}"
     if len(keep) < len(points):
         title += f" (showing {len(keep):,} of {len(points):,} points)"
-    fig.update_layout(title=title, xaxis=dict(showticklabels=False, title=""),
-                      yaxis=dict(showticklabels=False, title=""), dragmode="lasso", **_LAYOUT)
+    hidden = dict(showticklabels=False, showgrid=False, zeroline=False, title="")
+    fig.update_layout(title=title, xaxis=hidden, yaxis=hidden, dragmode="lasso", **_LAYOUT)
     return fig
 
 
@@ -212,7 +212,8 @@ def region_error_figure(analysis) -> go.Figure:
                            xref="paper", yref="paper")
     fig.add_hline(y=baseline, line_dash="dash", line_color="#555",
                   annotation_text=f"baseline {baseline:.1%}", annotation_position="top left")
-    fig.update_layout(title="Error rate per region (held-out rows)",
+    fig.update_layout(title="Error rate per region (held-out rows)", height=360,
+                      bargap=max(0.2, 0.8 - 0.1 * len(analysis.regions)),
                       yaxis=dict(tickformat=".0%", rangemode="tozero"), **_LAYOUT)
     return fig
 

@@ -249,8 +249,8 @@ def render_report(analysis) -> str:
                                    include_plotlyjs=False, full_html=False, config=config))
     facts = [("Rows", f"{len(analysis.data):,}"), ("Task", schema.task),
              ("Target", schema.target),
-             ("Model", f"{predictions.source} ({predictions.score_name} "
-                       f"{_num(predictions.score)}, out-of-fold when trained here)"),
+             ("Model", f"{predictions.source}; {predictions.score_name} "
+                       f"{_num(predictions.score)}"),
              ("Baseline error rate", _pct(analysis.baseline_error_rate)),
              ("Regions found", str(len(analysis.regions))), ("Seed", str(analysis.seed))]
     parts = [
@@ -328,7 +328,7 @@ def _region_html(region, is_classification: bool) -> str:
                      "</th><th>Overall</th><th>Error in region</th></tr>" + cells + "</table>")
     if is_classification and region.confusions:
         parts.append("<p><b>Most common mistakes:</b> " + "; ".join(
-            f"{e(str(t))} taken for {e(str(p))} ({n})" for t, p, n in region.confusions) + "</p>")
+            f"true {e(str(t))} predicted as {e(str(p))} ({n})" for t, p, n in region.confusions) + "</p>")
     if region.examples:
         parts.append("<p><b>Example rows</b> (0-based positions): "
                      + ", ".join(str(int(i)) for i in region.examples) + "</p>")
