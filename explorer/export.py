@@ -14,6 +14,7 @@ import io
 import json
 import math
 import os
+import re
 import tempfile
 from pathlib import Path
 
@@ -52,8 +53,7 @@ def save_analysis(analysis, out_dir: Path) -> Path:
     out_dir = Path(out_dir)
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
-        _atomic_write(out_dir / "regions.json",
-                      json.dumps(regions_to_dict(analysis), indent=2, allow_nan=False) + "\n")
+        _atomic_write(out_dir / "regions.json", _dumps(regions_to_dict(analysis)))
         _atomic_write(out_dir / "points.csv", analysis.points.to_csv(index=False))
         if analysis.collection_list is not None:
             write_collection_csv(analysis.collection_list, out_dir / "collection_list.csv")
@@ -62,6 +62,20 @@ def save_analysis(analysis, out_dir: Path) -> Path:
         raise ExplorerError(f"Could not write the results to '{out_dir}': "
                             f"{exc.strerror or exc}. Choose a folder you can write to.") from None
     return out_dir
+
+
+_INT_LIST = re.compile(r"\[\n\s*(-?\d+(?:,\n\s*-?\d+)*)\n\s*\]")
+"""An indented list of integers; the newlines keep it from matching text inside a string."""
+
+
+def _dumps(document: dict) -> str:
+    """Indented, strict JSON with integer lists (row positions) kept on one line.
+
+    Indenting every row position would put a 100,000-row region on 100,000 lines.
+    """
+    text = json.dumps(document, indent=2, allow_nan=False)
+    return _INT_LIST.sub(lambda m: "[" + ", ".join(m.group(1).replace(",", " ").split()) + "]",
+                         text) + "\n"
 
 
 def _atomic_write(path: Path, text: str, *, encoding: str = "utf-8") -> None:

@@ -42,7 +42,9 @@ def test_save_writes_contract_files(tmp_path, tiny_analysis):
     out = save_analysis(tiny_analysis, tmp_path / "new" / "out")
     assert sorted(p.name for p in out.iterdir()) == ["points.csv", "regions.json",
                                                       "report.html"]
-    document = json.loads((out / "regions.json").read_text())
+    text = (out / "regions.json").read_text()
+    assert '"rows": [0, 1, 2,' in text  # row lists stay on one line
+    document = json.loads(text)
     check_regions_json(document, n_rows=120)
     assert [r["id"] for r in document["regions"]] == [0, 1]
     assert document["regions"][0]["heldout_interval"] == [0.4, 0.7]
@@ -50,6 +52,12 @@ def test_save_writes_contract_files(tmp_path, tiny_analysis):
     assert list(points.columns) == ["row", "x", "y", "error", "region"]
     assert len(points) == 120 and points["row"].tolist() == list(range(120))
     assert (points["region"].iloc[:30] == 0).all() and points["region"].iloc[35] == -1
+
+
+def test_compacting_row_lists_leaves_strings_alone(tmp_path, tiny_analysis):
+    tiny_analysis.regions[1].description = "x1 in [1,\n2]"
+    document = json.loads((save_analysis(tiny_analysis, tmp_path) / "regions.json").read_text())
+    assert document["regions"][1]["description"] == "x1 in [1,\n2]"
 
 
 def test_regions_json_is_strict(tiny_analysis):
