@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Callable, TextIO
 
 from .errors import DatasetNotFoundError, ExplorerError, ParameterError
+from .export import output_names
 
 __all__ = ["main", "build_parser", "subcommand", "streamlit_command", "APP_PATH"]
 
@@ -182,8 +183,7 @@ def _write_summary(analysis, folder: Path, alpha: float, out: TextIO) -> None:
         lines.append("No region passed the test: the errors do not cluster anywhere more "
                      "than chance explains.")
     lines += [f"  note: {note}" for note in analysis.notes]
-    written = sorted(p.name for p in folder.iterdir() if not p.name.startswith("."))
-    lines += [f"Wrote {', '.join(written)} to {folder}/",
+    lines += [f"Wrote {', '.join(output_names(analysis))} to {folder}/",
               f"Open {folder / 'report.html'} in a browser to see the map and the regions."]
     out.write("\n".join(lines) + "\n")
 

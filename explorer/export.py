@@ -25,7 +25,7 @@ import plotly.io as pio
 from . import charts
 from .errors import ExplorerError
 
-__all__ = ["save_analysis", "regions_to_dict", "write_collection_csv", "read_collection_csv",
+__all__ = ["save_analysis", "output_names", "regions_to_dict", "write_collection_csv", "read_collection_csv",
            "render_report", "FORMAT_VERSION"]
 
 FORMAT_VERSION = 1
@@ -44,6 +44,12 @@ strips exactly one leading apostrophe from every text cell that has one: unambig
 CSV_ENCODING = "utf-8-sig"
 
 
+def output_names(analysis) -> list[str]:
+    """The file names :func:`save_analysis` writes for this analysis."""
+    names = ["regions.json", "points.csv", "report.html"]
+    return names + (["collection_list.csv"] if analysis.collection_list is not None else [])
+
+
 def save_analysis(analysis, out_dir: Path) -> Path:
     """Write regions.json, points.csv, report.html (and collection_list.csv) into out_dir.
 
@@ -55,8 +61,11 @@ def save_analysis(analysis, out_dir: Path) -> Path:
         out_dir.mkdir(parents=True, exist_ok=True)
         _atomic_write(out_dir / "regions.json", _dumps(regions_to_dict(analysis)))
         _atomic_write(out_dir / "points.csv", analysis.points.to_csv(index=False))
+        collection = out_dir / "collection_list.csv"
         if analysis.collection_list is not None:
-            write_collection_csv(analysis.collection_list, out_dir / "collection_list.csv")
+            write_collection_csv(analysis.collection_list, collection)
+        else:  # a list left by an earlier run with a pool would point at other regions
+            collection.unlink(missing_ok=True)
         _atomic_write(out_dir / "report.html", render_report(analysis))
     except OSError as exc:
         raise ExplorerError(f"Could not write the results to '{out_dir}': "

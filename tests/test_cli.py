@@ -122,7 +122,7 @@ def test_analyze_writes_the_files(tmp_path, small_csv, planted_analysis):
     document = json.loads((out_dir / "regions.json").read_text())
     check_regions_json(document, n_rows=600)
     assert len(pd.read_csv(out_dir / "points.csv")) == 600
-    assert f"Wrote points.csv, regions.json, report.html to {out_dir}/" in out
+    assert f"Wrote regions.json, points.csv, report.html to {out_dir}/" in out
     for region in planted_analysis.regions:
         assert f"R{region.id}" in out and region.description in out
 

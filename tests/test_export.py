@@ -84,6 +84,13 @@ def test_collection_list_written_only_with_a_pool(tmp_path, tiny_analysis):
     assert back["row"].tolist() == [3, 1] and back["label"].isna().all()
 
 
+def test_stale_collection_list_is_removed(tmp_path, tiny_analysis):
+    (tmp_path / "collection_list.csv").write_text("row\n1\n")
+    save_analysis(tiny_analysis, tmp_path)
+    assert not (tmp_path / "collection_list.csv").exists()
+    assert not list(tmp_path.glob(".*"))  # no temporary files left behind
+
+
 def test_unwritable_out_dir_is_a_user_error(tmp_path, tiny_analysis):
     blocker = tmp_path / "file"
     blocker.write_text("not a folder")
