@@ -13,6 +13,7 @@ import pandas as pd
 
 from . import describe, embed, model, regions
 from .data import Schema, check_pool, infer_schema, read_table
+from .rules import RuleFeatures
 from .errors import check_int
 from .types import DataMap, Predictions, Region
 
@@ -131,13 +132,15 @@ def analyze(data, target: str, prediction: str | None = None, probabilities=None
     with stage("map", "Building the UMAP map", 0.35):
         data_map = embed.build_map(frame, schema, predictions, seed=seed, cache_dir=cache_dir)
     with stage("regions", "Finding and testing error regions", 0.7):
-        found = regions.find_regions(data_map, predictions.is_error, seed=seed, alpha=alpha,
-                                     min_region_size=min_region_size)
+        rule_features = RuleFeatures.from_frame(frame, schema)
+        search = regions.find_regions(data_map, predictions.is_error, rule_features, seed=seed,
+                                      alpha=alpha, min_region_size=min_region_size)
     with stage("describe", "Describing the regions", 0.85):
-        found = describe.describe_regions(found, frame, schema, predictions, data_map,
-                                          seed=seed)
+        found = describe.describe_regions(search.regions, frame, schema, predictions, data_map,
+                                          rule_features, seed=seed)
     progress("Done", 1.0)
     notes = [f"Column '{c}' left out: {reason}." for c, reason in schema.ignored.items()]
+    notes += search.notes
     return Analysis(data=frame, schema=schema, predictions=predictions, map=data_map,
                     regions=found, baseline_error_rate=float(predictions.is_error.mean()),
                     seed=seed, pool=pool_frame, notes=notes, timings=timings)

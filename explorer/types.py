@@ -42,6 +42,8 @@ class DataMap:
     n_fitted: int
     from_cache: bool
     params: dict = field(default_factory=dict)
+    encoder: object = None
+    """The fitted ``embed.ModelSpace``: places pool rows in the same space."""
 
 
 @dataclass(frozen=True)
@@ -71,6 +73,8 @@ class Region:
     ``error_rate`` is over all member rows; ``heldout_error_rate`` and ``p_value`` come only
     from the confirmation half of the rows, which played no part in finding the region, so
     they are honest. ``p_value`` is Benjamini-Hochberg adjusted across candidate regions.
+    ``excess_errors`` (the ranking key) is the region's size times its held-out excess rate:
+    how many errors the model would stop making if the region erred like the rest.
     """
 
     id: int
@@ -85,6 +89,7 @@ class Region:
     heldout_interval: tuple[float, float]
     compactness: float
     excess_errors: float
+    found_by: str = ""
     description: str = ""
     rule: str | None = None
     rule_precision: float | None = None

@@ -1,0 +1,129 @@
+"""Say, in a person's terms, what the rows of a region have in common.
+
+For each region: the readable rule that best matches it (with its precision and coverage, or
+a plain statement that no simple rule fits), the features whose values differ most from the
+rest, the composition of each group column against the whole, the most common confusions,
+and a few representative rows.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import numpy as np
+import pandas as pd
+
+from .data import Schema
+from .rules import RuleFeatures, best_rule
+from .types import Contrast, DataMap, GroupShare, Predictions, Region
+
+__all__ = ["describe_regions", "RULE_MIN_F1"]
+
+RULE_MIN_F1 = 0.5
+"""Below this F1 a rule would mislead more than help; we show examples instead."""
+TOP_CONTRASTS = 3
+TOP_GROUP_VALUES = 10
+EXAMPLES = 5
+
+
+def describe_regions(regions: list[Region], frame: pd.DataFrame, schema: Schema,
+                     predictions: Predictions, data_map: DataMap, rule_features: RuleFeatures,
+                     *, seed: int) -> list[Region]:
+    """Fill the descriptive fields of each region (in place) and return the list."""
+    for region in regions:
+        members = np.zeros(len(frame), dtype=bool)
+        members[region.rows] = True
+        rule = best_rule(rule_features, members, seed=seed)
+        if rule is not None and _f1(rule.precision, rule.coverage) >= RULE_MIN_F1:
+            region.rule = rule.text
+            region.rule_precision, region.rule_coverage = rule.precision, rule.coverage
+        region.contrasts = _contrasts(frame, schema, members)
+        region.group_shares = _group_shares(frame, schema, members, predictions.is_error)
+        if schema.is_classification:
+            region.confusions = _confusions(frame[schema.target].to_numpy(),
+                                            predictions.predicted, members)
+        region.examples = _examples(data_map.model_space, members)
+        region.description = _sentence(region, schema, rule)
+    return regions
+
+
+def _f1(precision: float, coverage: float) -> float:
+    return 2 * precision * coverage / (precision + coverage) if precision + coverage else 0.0
+
+
+def _contrasts(frame: pd.DataFrame, schema: Schema, members: np.ndarray) -> list[Contrast]:
+    """Numeric features by standardised mean difference; categories by share difference."""
+    found = []
+    for column in schema.numeric:
+        values = pd.to_numeric(frame[column], errors="coerce").to_numpy(dtype=float)
+        inside, outside = values[members], values[~members]
+        inside, outside = inside[~np.isnan(inside)], outside[~np.isnan(outside)]
+        if inside.size < 2 or outside.size < 2:
+            continue
+        spread = np.sqrt((inside.var() + outside.var()) / 2)
+        if spread == 0:
+            continue
+        effect = (inside.mean() - outside.mean()) / spread
+        found.append(Contrast(column, float(effect),
+                              f"{column}: mean {inside.mean():.3g} here vs "
+                              f"{outside.mean():.3g} elsewhere"))
+    for column in schema.categorical:
+        text = frame[column].astype("string").fillna("(missing)")
+        inside = text[members].value_counts(normalize=True)
+        overall = text.value_counts(normalize=True)
+        difference = (inside.reindex(overall.index, fill_value=0) - overall)
+        value = difference.abs().idxmax()
+        found.append(Contrast(f"{column} = {value}", float(difference[value] * 2),
+                              f"{column} = {value}: {inside.get(value, 0):.0%} here vs "
+                              f"{overall[value]:.0%} overall"))
+    found.sort(key=lambda c: -abs(c.effect))
+    return found[:TOP_CONTRASTS]
+
+
+def _group_shares(frame: pd.DataFrame, schema: Schema, members: np.ndarray,
+                  is_error: np.ndarray) -> list[GroupShare]:
+    shares = []
+    for column in schema.groups:
+        text = frame[column].astype("string").fillna("(missing)")
+        overall = text.value_counts(normalize=True)
+        inside = text[members].value_counts(normalize=True)
+        for value in overall.index[:TOP_GROUP_VALUES]:
+            in_value = members & (text == value).to_numpy()
+            rate = float(is_error[in_value].mean()) if in_value.any() else float("nan")
+            shares.append(GroupShare(column, str(value), float(inside.get(value, 0.0)),
+                                     float(overall[value]), rate))
+    return shares
+
+
+def _confusions(truth: np.ndarray, predicted: np.ndarray, members: np.ndarray
+                ) -> list[tuple[str, str, int]]:
+    pairs = Counter((str(t), str(p)) for t, p in zip(truth[members], predicted[members])
+                    if str(t) != str(p))
+    return [(t, p, n) for (t, p), n in pairs.most_common(3)]
+
+
+def _examples(model_space: np.ndarray, members: np.ndarray) -> list[int]:
+    """The members nearest the region's centre in the model's space: its typical rows."""
+    rows = np.flatnonzero(members)
+    centre = model_space[rows].mean(axis=0)
+    distance = np.linalg.norm(model_space[rows] - centre, axis=1)
+    return [int(r) for r in rows[np.argsort(distance, kind="stable")[:EXAMPLES]]]
+
+
+def _sentence(region: Region, schema: Schema, rule) -> str:
+    what = "wrong" if schema.is_classification else "with a large error"
+    rates = (f"{region.error_rate:.0%} {what} vs {region.baseline_error_rate:.0%} overall "
+             f"({region.lift:.1f}x)")
+    if region.rule:
+        where = f"{region.size} rows where {region.rule}"
+    elif region.contrasts:
+        where = (f"{region.size} rows that no simple rule describes (closest: "
+                 f"{rule.text if rule else 'none'}); they differ most in "
+                 f"{region.contrasts[0].text}")
+    else:
+        where = f"{region.size} rows that no simple rule describes"
+    confusion = ""
+    if region.confusions:
+        truth, predicted, count = region.confusions[0]
+        confusion = f"; most often true {truth} predicted as {predicted} ({count} rows)"
+    return f"{where}: {rates}{confusion}."

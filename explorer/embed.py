@@ -1,0 +1,247 @@
+"""The map: the model's view of each row, and a seeded 2-D UMAP picture of it.
+
+This is the one module that touches umap-learn. It owns the seed, the thread count, the
+numba cache folder, the neighbour search and umap-learn's warnings, so no other module (and
+no user's process settings) is affected by them.
+
+Measured on a 2-core machine (see DESIGN.md): handing umap-learn exact neighbours from
+scikit-learn (``precomputed_knn``) skips its nearest-neighbour-descent compile, so the first
+fit in a process costs ~9 s of compilation instead of ~40 s. Above ``sample_size`` rows the
+map is fitted on a seeded sample and every other row is placed at the distance-weighted mean
+of its nearest sampled rows, which is much cheaper than ``UMAP.transform``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import warnings
+from importlib.metadata import version
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.compose import ColumnTransformer
+from sklearn.impute import SimpleImputer
+from sklearn.neighbors import NearestNeighbors
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import (FunctionTransformer, OneHotEncoder, QuantileTransformer,
+                                   StandardScaler)
+
+from .data import Schema
+from .errors import DataError, check_int
+from .types import DataMap, Predictions
+
+__all__ = ["ModelSpace", "UmapMap", "build_map", "default_cache_dir", "place_points"]
+
+MAP_VERSION = 1
+"""Bump when the map's inputs or algorithm change, so cached maps are not reused."""
+
+PREDICTION_WEIGHT = 1.0
+"""Scale of the prediction block: opposite predictions sit ~1.4 feature spreads apart, enough
+to separate the model's classes without tearing a region in two along them."""
+CATEGORY_WEIGHT = 0.5
+"""Scale of one-hot columns: a changed category moves a row ~0.7 of a numeric feature's spread.
+At full weight every combination of categories becomes its own island on the map, and a
+region that cuts across categories falls apart into fragments."""
+
+
+def default_cache_dir() -> Path:
+    """``$EXPLORER_CACHE_DIR``, else ``$XDG_CACHE_HOME/explorer``, else ``~/.cache/explorer``."""
+    if os.environ.get("EXPLORER_CACHE_DIR"):
+        return Path(os.environ["EXPLORER_CACHE_DIR"])
+    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    return base / "explorer"
+
+
+def _times_category_weight(onehot: np.ndarray) -> np.ndarray:
+    return onehot * CATEGORY_WEIGHT
+
+
+class ModelSpace(TransformerMixin, BaseEstimator):
+    """Encode rows as the model sees them: features, scaled, plus what the model predicted.
+
+    Numeric features are imputed and mapped to normal scores (robust to skew such as
+    incomes); categorical ones are one-hot encoded; embedding columns are standardised. The
+    prediction block (class probabilities, or a one-hot of the predicted label, or the
+    predicted value) is appended by :meth:`with_predictions`.
+    """
+
+    def __init__(self, numeric=(), categorical=(), embedding=()):
+        self.numeric = numeric
+        self.categorical = categorical
+        self.embedding = embedding
+
+    def fit(self, X: pd.DataFrame, y=None) -> "ModelSpace":
+        parts = []
+        if self.embedding:
+            parts.append(("embedding", StandardScaler(), list(self.embedding)))
+        else:
+            if self.numeric:
+                quantiles = min(1000, len(X))
+                parts.append(("numeric", make_pipeline(
+                    SimpleImputer(strategy="median", add_indicator=True,
+                                  keep_empty_features=True),
+                    QuantileTransformer(n_quantiles=quantiles, output_distribution="normal",
+                                        subsample=None)), list(self.numeric)))
+            if self.categorical:
+                parts.append(("categorical", make_pipeline(OneHotEncoder(
+                    handle_unknown="infrequent_if_exist", max_categories=20,
+                    sparse_output=False), FunctionTransformer(_times_category_weight)),
+                    list(self.categorical)))
+        self.encoder_ = ColumnTransformer(parts).fit(self._as_text(X))
+        return self
+
+    def transform(self, X: pd.DataFrame) -> np.ndarray:
+        return np.asarray(self.encoder_.transform(self._as_text(X)), dtype=np.float32)
+
+    def _as_text(self, X: pd.DataFrame) -> pd.DataFrame:
+        """Categoricals as strings, so 1 and "1" (or missing) encode the same way."""
+        if not self.categorical or self.embedding:
+            return X
+        X = X.copy()
+        for column in self.categorical:
+            X[column] = X[column].astype("string").fillna("(missing)").astype(object)
+        return X
+
+    @staticmethod
+    def with_predictions(encoded: np.ndarray, predictions: Predictions,
+                         predicted_values: np.ndarray | None = None) -> np.ndarray:
+        """Append the prediction block, weighted by ``PREDICTION_WEIGHT``."""
+        if predictions.probabilities is not None:
+            block = predictions.probabilities
+        elif predictions.classes:
+            values = predictions.predicted if predicted_values is None else predicted_values
+            block = (np.asarray(values, dtype=str)[:, None] ==
+                     np.asarray(predictions.classes, dtype=str)[None, :]).astype(float)
+        else:
+            values = np.asarray(predictions.predicted if predicted_values is None
+                                else predicted_values, dtype=float)
+            block = ((values - values.mean()) / (values.std() or 1.0))[:, None]
+        return np.hstack([encoded, PREDICTION_WEIGHT * block]).astype(np.float32)
+
+
+class UmapMap(BaseEstimator):
+    """A seeded 2-D UMAP of a matrix; above ``sample_size`` rows, fit a sample, place the rest.
+
+    Parameters
+    ----------
+    n_neighbors : int, default=15
+        UMAP's neighbourhood size; clipped to the number of rows minus one.
+    min_dist : float, default=0.1
+    sample_size : int, default=20000
+        Rows used to fit UMAP; every other row is placed from its nearest fitted rows.
+    random_state : int, default=0
+    """
+
+    def __init__(self, n_neighbors: int = 15, min_dist: float = 0.1, sample_size: int = 20000,
+                 random_state: int = 0):
+        self.n_neighbors = n_neighbors
+        self.min_dist = min_dist
+        self.sample_size = sample_size
+        self.random_state = random_state
+
+    def fit(self, X: np.ndarray, y=None) -> "UmapMap":
+        check_int(self.n_neighbors, name="n_neighbors", owner="UmapMap", low=2)
+        check_int(self.sample_size, name="sample_size", owner="UmapMap", low=100)
+        n_rows = len(X)
+        if n_rows < 10:
+            raise DataError(f"A map needs at least 10 rows; got {n_rows}.")
+        rng = np.random.default_rng(self.random_state)
+        if n_rows > self.sample_size:
+            fitted = np.sort(rng.choice(n_rows, self.sample_size, replace=False))
+        else:
+            fitted = np.arange(n_rows)
+        coords = np.empty((n_rows, 2), dtype=np.float32)
+        coords[fitted] = _umap_fit(X[fitted], n_neighbors=min(self.n_neighbors, len(fitted) - 1),
+                                   min_dist=self.min_dist,
+                                   seed=int(rng.integers(2**31 - 1)))
+        rest = np.setdiff1d(np.arange(n_rows), fitted)
+        if rest.size:
+            coords[rest] = place_points(X[fitted], coords[fitted], X[rest])
+        self.embedding_ = coords
+        self.fitted_rows_ = fitted
+        return self
+
+    def fit_transform(self, X: np.ndarray, y=None) -> np.ndarray:
+        return self.fit(X).embedding_
+
+
+def place_points(reference: np.ndarray, reference_coords: np.ndarray, new: np.ndarray,
+                 *, k: int = 5) -> np.ndarray:
+    """Place new rows on the map at the inverse-distance-weighted mean of their neighbours."""
+    k = min(k, len(reference))
+    distances, neighbours = NearestNeighbors(n_neighbors=k).fit(reference).kneighbors(new)
+    weights = 1.0 / (distances + 1e-6)
+    weights /= weights.sum(axis=1, keepdims=True)
+    return np.einsum("nk,nkd->nd", weights, reference_coords[neighbours]).astype(np.float32)
+
+
+def _import_umap():
+    """Import umap-learn on first use, with a writable numba cache and without its noise.
+
+    Deferred because the import costs seconds and most commands never map. umap-learn warns
+    at import that TensorFlow (for ParametricUMAP, which we do not use) is missing.
+    """
+    os.environ.setdefault("NUMBA_CACHE_DIR", str(default_cache_dir() / "numba"))
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="Tensorflow not installed", category=ImportWarning)
+        import umap
+    return umap
+
+
+def _umap_fit(X: np.ndarray, *, n_neighbors: int, min_dist: float, seed: int) -> np.ndarray:
+    umap = _import_umap()
+    distances, neighbours = NearestNeighbors(n_neighbors=n_neighbors).fit(X).kneighbors(X)
+    reducer = umap.UMAP(n_neighbors=n_neighbors, min_dist=min_dist, random_state=seed,
+                        precomputed_knn=(neighbours, distances, None), n_components=2)
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="n_jobs value", category=UserWarning)
+        warnings.filterwarnings("ignore", message=r"precomputed_knn\[2\]", category=UserWarning)
+        return reducer.fit_transform(X).astype(np.float32)
+
+
+def _cache_key(matrix: np.ndarray, params: dict) -> str:
+    digest = hashlib.sha256()
+    digest.update(np.ascontiguousarray(matrix).tobytes())
+    digest.update(json.dumps({**params, "shape": matrix.shape, "map_version": MAP_VERSION,
+                              "umap": version("umap-learn")}, sort_keys=True).encode())
+    return digest.hexdigest()[:32]
+
+
+def build_map(frame: pd.DataFrame, schema: Schema, predictions: Predictions, *, seed: int,
+              cache_dir=None, sample_size: int = 20000) -> DataMap:
+    """Encode the rows, then fit (or load from the cache) their 2-D map.
+
+    The cache key is a hash of the encoded matrix and every parameter, so a changed row,
+    seed or setting gives a new map; cached maps are plain ``.npy`` files (no pickles).
+    """
+    space = ModelSpace(schema.numeric, schema.categorical, schema.embedding)
+    encoded = space.fit_transform(frame[list(schema.features) + list(schema.embedding)])
+    matrix = ModelSpace.with_predictions(encoded, predictions)
+    params = {"seed": seed, "sample_size": sample_size, "n_neighbors": 15, "min_dist": 0.1}
+    folder = Path(cache_dir) if cache_dir is not None else default_cache_dir()
+    path = folder / "maps" / f"{_cache_key(matrix, params)}.npy"
+    if path.exists():
+        coords = np.load(path, allow_pickle=False)
+        return DataMap(coords=coords, model_space=matrix, n_fitted=min(len(matrix), sample_size),
+                       from_cache=True, params=params, encoder=space)
+    mapper = UmapMap(n_neighbors=15, min_dist=0.1, sample_size=sample_size, random_state=seed)
+    coords = mapper.fit_transform(matrix)
+    _save_atomically(path, coords)
+    return DataMap(coords=coords, model_space=matrix, n_fitted=len(mapper.fitted_rows_),
+                   from_cache=False, params=params, encoder=space)
+
+
+def _save_atomically(path: Path, array: np.ndarray) -> None:
+    """Write then rename, so a crash never leaves a half-written map in the cache."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        temporary = path.with_suffix(f".{os.getpid()}.tmp")
+        with open(temporary, "wb") as handle:
+            np.save(handle, array, allow_pickle=False)
+        os.replace(temporary, path)
+    except OSError:
+        pass  # a read-only cache only costs speed, never the analysis

@@ -1,0 +1,147 @@
+"""Honest predictions: every error is an error on a row the model did not train on.
+
+With a prediction column we take the user's model at its word. Without one we train a strong
+default (histogram gradient boosting) and predict each row from the folds that left it out,
+so an error region is a place the model generalises badly, not a place it memorised.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from sklearn.compose import ColumnTransformer
+from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
+from sklearn.model_selection import KFold, StratifiedKFold, cross_val_predict
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import OrdinalEncoder
+
+from .data import Schema
+from .errors import DataError
+from .types import Predictions
+
+__all__ = ["baseline_model", "honest_predictions", "model_inputs", "row_errors",
+           "encode_target"]
+
+N_SPLITS = 5
+REGRESSION_ERROR_QUANTILE = 0.8
+"""For regression a row counts as an error when its loss is in the worst fifth of all rows."""
+
+
+def model_inputs(frame: pd.DataFrame, schema: Schema) -> pd.DataFrame:
+    """The columns the model reads: features and embedding, in schema order."""
+    return frame[list(schema.features) + list(schema.embedding)]
+
+
+def baseline_model(schema: Schema, *, seed: int) -> Pipeline:
+    """A strong, fast default: ordinal-encoded categoricals into histogram gradient boosting.
+
+    Missing values and unseen categories go to the boosting's native missing-value branch.
+    """
+    categorical = list(schema.categorical)
+    encoder = ColumnTransformer(
+        [("categorical", OrdinalEncoder(handle_unknown="use_encoded_value", unknown_value=np.nan,
+                                        encoded_missing_value=np.nan, max_categories=250),
+          categorical)],
+        remainder="passthrough", verbose_feature_names_out=False,
+    )
+    is_categorical = [True] * len(categorical) + \
+        [False] * (len(schema.numeric) + len(schema.embedding))
+    if schema.is_classification:
+        estimator = HistGradientBoostingClassifier(categorical_features=is_categorical,
+                                                   random_state=seed)
+    else:
+        estimator = HistGradientBoostingRegressor(categorical_features=is_categorical,
+                                                  random_state=seed)
+    return Pipeline([("encode", encoder), ("model", estimator)])
+
+
+def encode_target(values: pd.Series, schema: Schema) -> np.ndarray:
+    """Class labels as positions in ``schema.classes`` (regression: the values as floats)."""
+    if not schema.is_classification:
+        return values.to_numpy(dtype=float)
+    position = {_key(c): i for i, c in enumerate(schema.classes)}
+    return np.array([position.get(_key(v), -1) for v in values], dtype=int)
+
+
+def _key(value) -> str:
+    """Compare labels across dtypes: 1, 1.0 and "1" read from a CSV are the same class."""
+    if isinstance(value, (float, np.floating)) and float(value).is_integer():
+        value = int(value)
+    return str(value)
+
+
+def row_errors(truth: np.ndarray, predicted: np.ndarray, schema: Schema
+               ) -> tuple[np.ndarray, np.ndarray]:
+    """Per-row loss and the boolean the region search counts (see ``Predictions``)."""
+    if schema.is_classification:
+        wrong = np.array([_key(t) != _key(p) for t, p in zip(truth, predicted)])
+        return wrong.astype(float), wrong
+    loss = np.abs(truth.astype(float) - predicted.astype(float))
+    return loss, loss > np.quantile(loss, REGRESSION_ERROR_QUANTILE)
+
+
+def honest_predictions(frame: pd.DataFrame, schema: Schema, *, seed: int) -> Predictions:
+    """Predictions for every row: the given column, or the baseline's out-of-fold ones."""
+    truth = frame[schema.target].to_numpy()
+    if schema.prediction:
+        return _given_predictions(frame, schema, truth)
+    inputs = model_inputs(frame, schema)
+    target = encode_target(frame[schema.target], schema)
+    pipeline = baseline_model(schema, seed=seed)
+    if schema.is_classification:
+        folds = _stratified_folds(target, schema, seed)
+        probabilities = cross_val_predict(pipeline, inputs, target, cv=folds,
+                                          method="predict_proba")
+        predicted = np.asarray(schema.classes, dtype=object)[probabilities.argmax(axis=1)]
+        predicted = pd.Series(predicted).astype(frame[schema.target].dtype).to_numpy()
+    else:
+        folds = KFold(N_SPLITS, shuffle=True, random_state=seed)
+        predicted = cross_val_predict(pipeline, inputs, target, cv=folds)
+        probabilities = None
+    error, is_error = row_errors(truth, predicted, schema)
+    return Predictions(predicted=predicted, error=error, is_error=is_error,
+                       probabilities=probabilities, classes=schema.classes,
+                       source="baseline model, out-of-fold (5-fold cross-validation)",
+                       **_score(error, truth, predicted, schema))
+
+
+def _stratified_folds(target: np.ndarray, schema: Schema, seed: int) -> StratifiedKFold:
+    counts = np.bincount(target, minlength=len(schema.classes))
+    smallest = int(counts.min())
+    if smallest < 2:
+        rare = schema.classes[int(counts.argmin())]
+        raise DataError(f"The class {rare!r} of '{schema.target}' has only {smallest} row; "
+                        f"out-of-fold predictions need at least 2 rows per class. Add rows of "
+                        f"that class, drop it, or pass a prediction column.")
+    return StratifiedKFold(min(N_SPLITS, smallest), shuffle=True, random_state=seed)
+
+
+def _given_predictions(frame: pd.DataFrame, schema: Schema, truth: np.ndarray) -> Predictions:
+    predicted = frame[schema.prediction].to_numpy()
+    probabilities = None
+    if schema.is_classification:
+        known = {_key(c) for c in schema.classes}
+        unknown = sum(_key(p) not in known for p in predicted)
+        if unknown > len(predicted) / 2:
+            raise DataError(f"{unknown} of {len(predicted)} values in the prediction column "
+                            f"'{schema.prediction}' are not classes of '{schema.target}' "
+                            f"({list(schema.classes)[:10]}); check that the columns match.")
+        if schema.probabilities:
+            probabilities = frame[list(schema.probabilities)].to_numpy(dtype=float)
+    elif not pd.api.types.is_numeric_dtype(frame[schema.prediction]):
+        raise DataError(f"The prediction column '{schema.prediction}' must be numeric for "
+                        f"regression; it holds {frame[schema.prediction].dtype} values.")
+    error, is_error = row_errors(truth, predicted, schema)
+    return Predictions(predicted=predicted, error=error, is_error=is_error,
+                       probabilities=probabilities, classes=schema.classes,
+                       source=f"given (column '{schema.prediction}')",
+                       **_score(error, truth, predicted, schema))
+
+
+def _score(error: np.ndarray, truth: np.ndarray, predicted: np.ndarray, schema: Schema) -> dict:
+    if schema.is_classification:
+        return {"score": float(1 - error.mean()), "score_name": "accuracy"}
+    residual = truth.astype(float) - predicted.astype(float)
+    total = np.sum((truth.astype(float) - truth.astype(float).mean()) ** 2)
+    r2 = 1 - np.sum(residual ** 2) / total if total > 0 else float("nan")
+    return {"score": float(r2), "score_name": "R²"}
