@@ -19,6 +19,16 @@ from explorer.types import Contrast, DataMap, GroupShare, Predictions, Region
 HOSTILE = '<script>alert("x")</script>&'
 
 
+@pytest.fixture(scope="session", autouse=True)
+def isolated_cache(tmp_path_factory):
+    """Every test session starts with an empty map cache, so no test passes on a stale map."""
+    folder = tmp_path_factory.mktemp("explorer-cache")
+    patch = pytest.MonkeyPatch()
+    patch.setenv("EXPLORER_CACHE_DIR", str(folder))
+    yield folder
+    patch.undo()
+
+
 @pytest.fixture(scope="session")
 def planted_data():
     """A 600-row table with one planted rule-shaped weak region and given predictions."""
