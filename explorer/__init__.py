@@ -1,6 +1,7 @@
 """explorer: find where a model fails, say why, and say what data to collect next."""
 
 from .analysis import Analysis, analyze
+from .datasets import Dataset, list_datasets, load_dataset, make_planted
 from .errors import (DataError, DatasetNotFoundError, ExplorerError, IngestError,
                      ParameterError, SchemaMismatchError, WorkspaceError)
 from .types import Region
@@ -10,6 +11,7 @@ __version__ = "0.1.0"
 __all__ = [
     "Analysis",
     "DataError",
+    "Dataset",
     "DatasetNotFoundError",
     "ExplorerError",
     "IngestError",
@@ -18,4 +20,7 @@ __all__ = [
     "SchemaMismatchError",
     "WorkspaceError",
     "analyze",
+    "list_datasets",
+    "load_dataset",
+    "make_planted",
 ]
