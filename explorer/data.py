@@ -225,11 +225,11 @@ def _column_role(series: pd.Series, name: str, *, explicit: bool) -> str:
         if not explicit and _looks_like_id(series, name):
             return "id-like (unique per row)"
         return "numeric"
-    if not explicit and distinct == len(series):
-        return "id-like (unique per row)"
     text = series.dropna().astype(str)
     if distinct > 0.5 * len(series) and text.str.len().mean() > TEXT_MEAN_LENGTH:
         return "free text (embed it and pass the embedding columns)"
+    if not explicit and distinct == len(series):
+        return "id-like (unique per row)"
     return "categorical"
 
 

@@ -7,7 +7,7 @@ tree that predicts membership. Both read the same encoding of the columns, defin
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -32,10 +32,12 @@ class RuleFeatures:
 
     matrix: np.ndarray
     names: tuple[str, ...]
+    two_valued: dict[str, tuple[str, str]] = field(default_factory=dict)
+    """Categorical columns with exactly two values, so ``!= a`` can read as ``= b``."""
 
     @classmethod
     def from_frame(cls, frame: pd.DataFrame, schema: Schema) -> "RuleFeatures":
-        blocks, names = [], []
+        blocks, names, two_valued = [], [], {}
         for column in schema.numeric:
             values = pd.to_numeric(frame[column], errors="coerce").to_numpy(dtype=float)
             missing = np.isnan(values)
@@ -46,11 +48,14 @@ class RuleFeatures:
             names.append(column)
         for column in schema.categorical:
             text = frame[column].astype("string").fillna("(missing)")
-            for value in text.value_counts().index[:MAX_CATEGORIES]:
+            values = text.value_counts().index
+            if len(values) == 2:
+                two_valued[column] = (str(values[0]), str(values[1]))
+            for value in values[:MAX_CATEGORIES]:
                 blocks.append((text == value).to_numpy(dtype=float)[:, None])
                 names.append(f"{column}{CATEGORY_SEPARATOR}{value}")
         matrix = np.hstack(blocks) if blocks else np.empty((len(frame), 0))
-        return cls(matrix=matrix, names=tuple(names))
+        return cls(matrix=matrix, names=tuple(names), two_valued=two_valued)
 
 
 @dataclass(frozen=True)
@@ -67,10 +72,14 @@ def _format_threshold(value: float) -> str:
     return f"{value:.3g}" if abs(value) < 1e4 else f"{value:,.0f}"
 
 
-def _condition_text(name: str, goes_right: bool, threshold: float) -> tuple[str, str, float]:
+def _condition_text(name: str, goes_right: bool, threshold: float,
+                    two_valued: dict[str, tuple[str, str]]) -> tuple[str, str, float]:
     """Return (feature, operator, threshold) for one split, categorical splits as =/!=."""
     if CATEGORY_SEPARATOR in name and 0 < threshold < 1:
         column, value = name.split(CATEGORY_SEPARATOR, 1)
+        if not goes_right and column in two_valued:
+            first, second = two_valued[column]
+            return column, "=" + (second if value == first else first), np.nan
         return column, ("=" if goes_right else "!=") + value, np.nan
     return name, ">" if goes_right else "<=", threshold
 
@@ -122,8 +131,10 @@ def node_rules(tree: DecisionTreeClassifier, features: RuleFeatures) -> dict[int
             continue
         name = features.names[structure.feature[node]]
         threshold = float(structure.threshold[node])
-        stack.append((left, path + [_condition_text(name, False, threshold)]))
-        stack.append((right, path + [_condition_text(name, True, threshold)]))
+        stack.append((left, path + [_condition_text(name, False, threshold,
+                                                    features.two_valued)]))
+        stack.append((right, path + [_condition_text(name, True, threshold,
+                                                     features.two_valued)]))
     return rules
 
 
