@@ -2,24 +2,36 @@
 
 The rows are split once, by the seed, into a *discovery* half and a *confirmation* half.
 Candidate finders (a registry, so new ones plug in by name) see only the discovery half's
-errors; each candidate is a membership rule over all rows. Every candidate is then tested on
+errors; each candidate is a membership rule over all rows. The default finders are tree
+nodes and one-condition slices on the columns, tails along the error direction, and
+two-column half-spaces (``pair_candidates``); the map finder is optional (see
+``OPTIONAL_FINDERS``). Every candidate is then tested on
 the confirmation half alone (one-sided binomial test against that half's error rate), and
 Benjamini-Hochberg controls the false discovery rate across all candidates. Errors that are
-uniform noise therefore give no region, whatever the finders propose.
+uniform noise therefore give no region, whatever the finders propose. What follows the test
+(purity order, the residual tests between overlapping regions) only removes regions.
 
-A region found on the 2-D map must also be compact in the model's own space (its rows'
-nearest neighbours there are mostly region rows); otherwise it is a UMAP artefact and is
-dropped with a note.
+A region is a place in *input* space: finders and the compactness check read the model's
+space without its prediction block. With the predicted label in it, even pure label noise
+makes real-looking regions (rows predicted 1 where the features say 0 err often, because a
+flip is the likeliest way to get there), so uniform-noise errors would not give zero regions.
+
+A region found on the 2-D map must also be compact in input space (its rows' nearest
+neighbours there are mostly region rows); otherwise it is a UMAP artefact (or an island made
+by the prediction) and is dropped with a note.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from itertools import combinations
+import warnings
 from typing import Callable
 
 import numpy as np
 from scipy.stats import binom, false_discovery_control, norm
 from sklearn.cluster import HDBSCAN
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression
 from sklearn.neighbors import NearestNeighbors
 from sklearn.tree import DecisionTreeClassifier
@@ -28,13 +40,16 @@ from .errors import check_fraction, check_int
 from .rules import CATEGORY_SEPARATOR, RuleFeatures, node_members, node_rules
 from .types import DataMap, Region
 
-__all__ = ["Candidate", "SearchContext", "RegionSearch", "FINDERS", "find_regions",
+__all__ = ["Candidate", "SearchContext", "RegionSearch", "FINDERS", "OPTIONAL_FINDERS",
+           "find_regions",
            "default_min_region_size", "wilson_interval"]
 
 MIN_LIFT = 1.25
 """A region must err at least this many times the baseline rate, in discovery and held out."""
-MAX_CANDIDATES = 40
-"""Only the strongest candidates (by discovery evidence) are tested, to keep BH's power."""
+MAX_PER_FINDER = 10
+"""Only each finder's strongest candidates (by discovery evidence) are tested, to keep BH's
+power; a quota per finder, so one finder's many overfitted candidates (pairs, tree nodes)
+cannot crowd out another's few exact ones (a slice ``device = tablet``)."""
 DUPLICATE_JACCARD = 0.9
 HOT_LEVEL = 0.05
 MAP_NEIGHBOURS = 30
@@ -42,9 +57,10 @@ VOTE_NEIGHBOURS = 15
 COMPACT_NEIGHBOURS = 15
 MIN_COMPACTNESS = 0.2
 MIN_COMPACTNESS_OVER_CHANCE = 2.0
-OVERLAP_TO_DROP = 0.5
-DIRECTIONS = 1
 DIRECTION_TAILS = (0.03, 0.05, 0.08, 0.12)
+PAIR_COLUMNS = 8
+"""Pairs are formed among this many continuous columns, those most correlated with errors."""
+PAIR_TAILS = (0.02, 0.03, 0.04, 0.05, 0.06, 0.08, 0.10, 0.12, 0.15, 0.20)
 
 
 @dataclass(frozen=True)
@@ -58,7 +74,8 @@ class Candidate:
 
 @dataclass(frozen=True)
 class SearchContext:
-    """What a finder may look at. ``is_error`` is masked to the discovery half."""
+    """What a finder may look at. ``discovery_errors`` is masked to the discovery half;
+    ``model_space`` is the input part of the map's model space (no prediction block)."""
 
     coords: np.ndarray
     model_space: np.ndarray
@@ -170,36 +187,70 @@ def direction_candidates(context: SearchContext) -> list[Candidate]:
     gives a direction (L1 drops the columns that do not matter: on planted data it matched
     an oblique region with Jaccard 0.61-0.73 where L2 gave 0.43-0.61); the rows furthest
     along it form candidates of several sizes. This finds an oblique region (``x1 + x2 > 2``)
-    that no single column and no map island matches. With several regions one direction
-    mixes them, so the fit is repeated without the rows of the previous direction's tail.
+    that no single column and no map island matches. With several regions at once the one
+    direction mixes them (``pair_candidates`` covers that case).
     """
     space = context.model_space
     scaled = (space - space.mean(axis=0)) / (space.std(axis=0) + 1e-9)
-    training = context.discovery.copy()
+    model = LogisticRegression(C=0.05, l1_ratio=1.0, solver="saga", class_weight="balanced",
+                               max_iter=2000, random_state=context.seed)
+    with warnings.catch_warnings():  # a direction short of convergence still ranks rows,
+        warnings.simplefilter("ignore", ConvergenceWarning)  # and its tails are tested
+        model.fit(scaled[context.discovery], context.discovery_errors[context.discovery])
+    score = scaled @ model.coef_[0]
+    return [Candidate(score > np.quantile(score, 1 - share), "direction", f"top {share:.0%}")
+            for share in DIRECTION_TAILS]
+
+
+def pair_candidates(context: SearchContext) -> list[Candidate]:
+    """Half-spaces on two continuous columns of the model's space: ``a*x1 + b*x2 > c``.
+
+    When several regions are planted at once, the single error direction of
+    ``direction_candidates`` mixes them into one tail. A logistic fit on just two columns
+    sees the other regions' errors as noise that is unrelated to those columns, so the
+    direction of an oblique region survives. Columns are the ``PAIR_COLUMNS`` continuous
+    ones most correlated with discovery errors (bounding the cost on wide embeddings); for
+    each pair, the tail share with the strongest discovery evidence is proposed.
+    """
+    space, discovery = context.model_space, context.discovery
+    errors = context.discovery_errors[discovery].astype(float)
+    continuous = [j for j in range(space.shape[1])
+                  if len(np.unique(space[discovery, j][:200])) > 10]
+    if len(continuous) < 2:
+        return []
+    scaled = space[:, continuous]
+    scaled = (scaled - scaled.mean(axis=0)) / (scaled.std(axis=0) + 1e-9)
+    centred = errors - errors.mean()
+    association = np.abs(centred @ scaled[discovery]) / len(centred)
+    chosen = np.argsort(-association, kind="stable")[:PAIR_COLUMNS]
     candidates = []
-    for _ in range(DIRECTIONS):
-        if context.discovery_errors[training].sum() < context.min_size // 2:
-            break
-        model = LogisticRegression(C=0.05, l1_ratio=1.0, solver="saga", class_weight="balanced",
-                                   max_iter=2000, random_state=context.seed)
-        model.fit(scaled[training], context.discovery_errors[training])
-        score = np.where(training | ~context.discovery, scaled @ model.coef_[0], -np.inf)
-        finite = score[np.isfinite(score)]
-        tails = [score > np.quantile(finite, 1 - share) for share in DIRECTION_TAILS]
-        candidates += [Candidate(tail, "direction", f"top {share:.0%}")
-                       for tail, share in zip(tails, DIRECTION_TAILS)]
-        training &= ~tails[-1]
+    for a, b in combinations(sorted(chosen), 2):
+        pair = scaled[:, [a, b]]
+        model = LogisticRegression(class_weight="balanced", max_iter=500)
+        model.fit(pair[discovery], context.discovery_errors[discovery])
+        score = pair @ model.coef_[0]
+        tails = [score > np.quantile(score, 1 - share) for share in PAIR_TAILS]
+        best = max(tails, key=lambda tail: _discovery_evidence(tail, context))
+        candidates.append(Candidate(best, "pairs", f"columns {continuous[a]} and {continuous[b]}"))
     return candidates
 
 
 Finder = Callable[[SearchContext], list[Candidate]]
-FINDERS: dict[str, Finder] = {"map": map_candidates, "rules": rule_candidates,
-                              "slices": slice_candidates, "direction": direction_candidates}
-"""Registered candidate finders by name; each sees only discovery errors."""
+FINDERS: dict[str, Finder] = {"rules": rule_candidates, "slices": slice_candidates,
+                              "direction": direction_candidates, "pairs": pair_candidates}
+"""Registered candidate finders by name, run by default; each sees only discovery errors."""
+OPTIONAL_FINDERS: dict[str, Finder] = {"map": map_candidates}
+"""Finders that work but are off by default; pass ``finders={**FINDERS, **OPTIONAL_FINDERS}``.
+
+The map is fitted with the predicted label, so its islands split by prediction: on planted
+data its clusters were fragments of the planted regions, and on uniform-noise errors they
+gave a false region in 7 of 20 seeds (an island of rows predicted 0 where the features say
+1, which errs more because a flip is the likeliest way to get there)."""
 
 
-def _discovery_evidence(candidate: Candidate, context: SearchContext) -> float:
-    members = candidate.members & context.discovery
+def _discovery_evidence(members: np.ndarray, context: SearchContext) -> float:
+    """Discovery z-score of a membership mask: excess errors over the baseline, in sds."""
+    members = members & context.discovery
     n = members.sum()
     if n == 0:
         return -np.inf
@@ -218,14 +269,16 @@ def _select_candidates(candidates: list[Candidate], context: SearchContext) -> l
             continue
         if context.discovery_errors[members].mean() < MIN_LIFT * context.baseline:
             continue
-        scored.append((_discovery_evidence(candidate, context), candidate))
+        scored.append((_discovery_evidence(candidate.members, context), candidate))
     scored.sort(key=lambda pair: -pair[0])
     kept: list[Candidate] = []
+    per_finder: dict[str, int] = {}
     for _, candidate in scored:
+        if per_finder.get(candidate.found_by, 0) == MAX_PER_FINDER:
+            continue
         if all(_jaccard(candidate.members, other.members) < DUPLICATE_JACCARD for other in kept):
             kept.append(candidate)
-        if len(kept) == MAX_CANDIDATES:
-            break
+            per_finder[candidate.found_by] = per_finder.get(candidate.found_by, 0) + 1
     return kept
 
 
@@ -235,7 +288,7 @@ def _jaccard(a: np.ndarray, b: np.ndarray) -> float:
 
 
 def _compactness(members: np.ndarray, model_space: np.ndarray, seed: int) -> float:
-    """Mean share of a member's nearest neighbours in the model's space that are members."""
+    """Mean share of a member's nearest neighbours in input space that are members."""
     rows = np.flatnonzero(members)
     if rows.size > 2000:  # a seeded sample estimates the mean well and bounds the cost
         rows = np.random.default_rng(seed).choice(rows, 2000, replace=False)
@@ -263,8 +316,9 @@ def find_regions(data_map: DataMap, is_error: np.ndarray, rule_features: RuleFea
     discovery = np.zeros(n_rows, dtype=bool)
     discovery[rng.permutation(n_rows)[: n_rows // 2]] = True
     confirmation = ~discovery
+    input_space = _input_space(data_map)
     context = SearchContext(
-        coords=data_map.coords, model_space=data_map.model_space, rule_features=rule_features,
+        coords=data_map.coords, model_space=input_space, rule_features=rule_features,
         discovery_errors=np.where(discovery, is_error, False), discovery=discovery,
         baseline=max(float(is_error[discovery].mean()), 1.0 / n_rows), min_size=min_size,
         seed=seed)
@@ -277,13 +331,22 @@ def find_regions(data_map: DataMap, is_error: np.ndarray, rule_features: RuleFea
             notes.append(f"Region finder '{name}' failed and was skipped: "
                          f"{type(exc).__name__}: {exc}")
     tested = _select_candidates(candidates, context)
-    regions = _confirm(tested, is_error, confirmation, baseline, alpha, min_size, data_map,
+    regions = _confirm(tested, is_error, confirmation, baseline, alpha, min_size, input_space,
                        seed, notes)
     return RegionSearch(regions, len(tested), notes)
 
 
+def _input_space(data_map: DataMap) -> np.ndarray:
+    """The map's model space without the prediction block that ``ModelSpace`` appends."""
+    encoder = getattr(data_map.encoder, "encoder_", None)
+    if encoder is None:  # a hand-built map: take its model space as input space
+        return data_map.model_space
+    width = max(part.stop for part in encoder.output_indices_.values())
+    return data_map.model_space[:, :width] if width else data_map.model_space
+
+
 def _confirm(tested: list[Candidate], is_error: np.ndarray, confirmation: np.ndarray,
-             baseline: float, alpha: float, min_size: int, data_map: DataMap, seed: int,
+             baseline: float, alpha: float, min_size: int, input_space: np.ndarray, seed: int,
              notes: list[str]) -> list[Region]:
     if not tested:
         return []
@@ -299,7 +362,7 @@ def _confirm(tested: list[Candidate], is_error: np.ndarray, confirmation: np.nda
             continue
         members = candidate.members
         rate = float(is_error[members].mean())
-        compactness = _compactness(members, data_map.model_space, seed)
+        compactness = _compactness(members, input_space, seed)
         chance = members.mean()
         if candidate.found_by == "map" and (compactness < MIN_COMPACTNESS or
                                             compactness < MIN_COMPACTNESS_OVER_CHANCE * chance):
@@ -314,30 +377,35 @@ def _confirm(tested: list[Candidate], is_error: np.ndarray, confirmation: np.nda
             heldout_interval=wilson_interval(int(errors), int(size)), compactness=compactness,
             excess_errors=float(members.sum() * (errors / size - held_baseline)),
             found_by=candidate.found_by))
-        strength.append((errors - size * held_baseline) /
-                        np.sqrt(size * held_baseline * (1 - held_baseline)))
+        strength.append(confirmed[-1].heldout_interval[0])
     ranked = [confirmed[i] for i in np.argsort(-np.asarray(strength), kind="stable")]
-    return _without_overlaps(ranked, is_error, confirmation, held_baseline, alpha)
+    kept = _without_overlaps(ranked, is_error, confirmation, held_baseline, alpha)
+    kept = _without_unneeded(kept, is_error, confirmation, held_baseline, alpha)
+    kept.sort(key=lambda region: -region.excess_errors)
+    for rank, region in enumerate(kept, start=1):
+        region.id = rank
+    return kept
 
 
 def _without_overlaps(regions: list[Region], is_error: np.ndarray, confirmation: np.ndarray,
                       held_baseline: float, alpha: float) -> list[Region]:
     """Keep a region (in the given order) only if it adds something of its own.
 
-    A region mostly inside higher-ranked ones is a repeat. A region whose rows outside the
-    higher-ranked ones no longer err significantly (held-out binomial test) was significant
-    only because it contains them, like ``region = north`` around ``region = north and
-    age > 60``. Regions are then numbered 1..k.
+    A region whose rows outside the higher-ranked ones do not err significantly (held-out
+    binomial test) is a repeat, or was significant only because it contains them, like
+    ``region = north`` around ``region = north and age > 60``. A region mostly inside a purer
+    one is kept when its remaining rows still err (the purer one is often a lucky part of
+    it); the symmetric pass after this one then drops the part.
 
-    The order is the held-out z-score: z squared grows with size times squared excess rate,
-    so a tight region outranks the same region padded with rows that err at the baseline.
+    The order is purity: the lower Wilson bound of the held-out error rate. Ordered by
+    z-score instead, a tail that mixes several regions (z grows with size) came first and
+    swallowed the pure regions it overlaps; in purity order the pure ones come first and
+    the mixture, mostly covered by them, is dropped as a repeat.
     """
     kept: list[Region] = []
     covered = np.zeros(len(is_error), dtype=bool)
     for region in regions:
         inside = covered[region.rows]
-        if inside.mean() >= OVERLAP_TO_DROP:
-            continue
         if inside.any():
             rest = region.rows[~inside]
             held = rest[confirmation[rest]]
@@ -346,6 +414,31 @@ def _without_overlaps(regions: list[Region], is_error: np.ndarray, confirmation:
                 continue
         kept.append(region)
         covered[region.rows] = True
-    for rank, region in enumerate(kept, start=1):
-        region.id = rank
+    return kept
+
+
+def _without_unneeded(regions: list[Region], is_error: np.ndarray, confirmation: np.ndarray,
+                      held_baseline: float, alpha: float) -> list[Region]:
+    """Drop, one at a time, regions whose rows outside all other kept regions do not err.
+
+    The forward pass only looks back at purer regions, so a small pure fragment kept first
+    stays even when the whole region it belongs to is kept after it. This symmetric pass
+    tests each region's own rows (held out, against the baseline) and removes the region
+    with the weakest own evidence while that evidence is not significant; it only removes.
+    """
+    kept = list(regions)
+    while len(kept) > 1:
+        p_values = []
+        for region in kept:
+            others = np.zeros(len(is_error), dtype=bool)
+            for other in kept:
+                if other is not region:
+                    others[other.rows] = True
+            own = region.rows[~others[region.rows] & confirmation[region.rows]]
+            errors = int(is_error[own].sum())
+            p_values.append(binom.sf(errors - 1, own.size, held_baseline) if own.size else 1.0)
+        worst = int(np.argmax(p_values))
+        if p_values[worst] <= alpha:
+            break
+        del kept[worst]
     return kept
