@@ -1,0 +1,55 @@
+"""The map: seeded, cached by content, and faithful to the model's space."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from sklearn.neighbors import KNeighborsClassifier
+
+from explorer.embed import UmapMap, place_points
+from explorer.errors import DataError, ParameterError
+
+
+def blobs(n: int = 450, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    labels = rng.integers(0, 3, n)
+    centres = rng.normal(scale=6, size=(3, 8))
+    return (centres[labels] + rng.normal(size=(n, 8))).astype(np.float32), labels
+
+
+def neighbour_agreement(coords: np.ndarray, labels: np.ndarray) -> float:
+    """How often a point's 2-D neighbours share its blob: structure kept by the map."""
+    knn = KNeighborsClassifier(n_neighbors=6).fit(coords, labels)
+    return float((knn.predict(coords) == labels).mean())
+
+
+def test_map_keeps_clusters_and_is_seeded():
+    X, labels = blobs()
+    first = UmapMap(random_state=3).fit_transform(X)
+    again = UmapMap(random_state=3).fit_transform(X)
+    assert first.shape == (450, 2)
+    assert np.array_equal(first, again)
+    assert neighbour_agreement(first, labels) > 0.97
+
+
+def test_rows_beyond_the_sample_are_placed_among_their_neighbours():
+    X, labels = blobs(600)
+    mapper = UmapMap(sample_size=200, random_state=0).fit(X)
+    assert len(mapper.fitted_rows_) == 200
+    placed = np.setdiff1d(np.arange(600), mapper.fitted_rows_)
+    assert neighbour_agreement(mapper.embedding_, labels) > 0.95
+    assert np.isfinite(mapper.embedding_[placed]).all()
+
+
+def test_place_points_is_a_weighted_mean_of_neighbours():
+    reference = np.array([[0.0], [1.0], [10.0]])
+    coords = np.array([[0.0, 0.0], [2.0, 2.0], [50.0, 50.0]])
+    placed = place_points(reference, coords, np.array([[0.0], [1.0]]), k=2)
+    assert np.allclose(placed, [[0.0, 0.0], [2.0, 2.0]], atol=1e-3)
+
+
+def test_tiny_and_bad_inputs_get_clear_errors():
+    with pytest.raises(DataError, match="at least 10 rows; got 5"):
+        UmapMap().fit(np.zeros((5, 3)))
+    with pytest.raises(ParameterError, match="'n_neighbors' parameter of UmapMap"):
+        UmapMap(n_neighbors=1).fit(np.zeros((50, 3)))
