@@ -1,0 +1,1 @@
+"""Benchmarks run by command (``python -m benchmarks``), never by the test suite."""
