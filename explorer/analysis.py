@@ -11,7 +11,7 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 
-from . import describe, embed, model, regions
+from . import describe, embed, model, regions, suggest
 from .data import Schema, check_pool, infer_schema, read_table
 from .rules import RuleFeatures
 from .errors import check_int
@@ -73,7 +73,7 @@ def _no_progress(message: str, fraction: float) -> None:
 
 def analyze(data, target: str, prediction: str | None = None, probabilities=None,
             features=None, embedding=None, groups=None, pool=None, seed: int = 0, *,
-            task: str | None = None, alpha: float = 0.05, min_region_size: int | None = None,
+            budget: int | None = None, task: str | None = None, alpha: float = 0.05, min_region_size: int | None = None,
             cache_dir=None, progress: Progress = _no_progress) -> Analysis:
     """Find the regions of input space where a model errs, test them, and describe them.
 
@@ -94,6 +94,8 @@ def analyze(data, target: str, prediction: str | None = None, probabilities=None
         used for the map instead of the features; columns reported per region only.
     pool : DataFrame or path, optional
         Unlabelled rows with the same features, for the collection list.
+    budget : int, optional
+        Rows the collection list holds when a pool is given (default 100).
     seed : int
         Every random step draws from this seed: same inputs and seed, same regions.
     alpha : float
@@ -110,6 +112,8 @@ def analyze(data, target: str, prediction: str | None = None, probabilities=None
     True
     """
     seed = check_int(seed, name="seed", owner="analyze", low=0, high=2**32 - 1)
+    if budget is not None:
+        budget = check_int(budget, name="budget", owner="analyze", low=1)
     timings: dict[str, float] = {}
 
     @contextmanager
@@ -138,9 +142,14 @@ def analyze(data, target: str, prediction: str | None = None, probabilities=None
     with stage("describe", "Describing the regions", 0.85):
         found = describe.describe_regions(search.regions, frame, schema, predictions, data_map,
                                           rule_features, seed=seed)
+    with stage("suggest", "Diagnosing the regions and choosing rows to label", 0.9):
+        _, collection_list, _ = suggest.suggest_regions(
+            found, frame, schema, predictions, data_map, pool=pool_frame, budget=budget,
+            seed=seed)
     progress("Done", 1.0)
     notes = [f"Column '{c}' left out: {reason}." for c, reason in schema.ignored.items()]
     notes += search.notes
     return Analysis(data=frame, schema=schema, predictions=predictions, map=data_map,
                     regions=found, baseline_error_rate=float(predictions.is_error.mean()),
-                    seed=seed, pool=pool_frame, notes=notes, timings=timings)
+                    seed=seed, pool=pool_frame, collection_list=collection_list, notes=notes,
+                    timings=timings)

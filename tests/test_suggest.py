@@ -1,0 +1,135 @@
+"""The suggestion engine: diagnoses on planted causes, pool selection, the collection list."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from explorer.data import infer_schema
+from explorer.datasets import make_coverage_gap
+from explorer.embed import ModelSpace
+from explorer.export import read_collection_csv, write_collection_csv
+from explorer.model import honest_predictions, model_inputs
+from explorer.suggest import (PoolPlacement, diagnose_region, instructions_sheet,
+                              select_rows)
+from explorer.types import Region
+
+
+def _region(rows: np.ndarray, predictions) -> Region:
+    rows = np.sort(np.asarray(rows))
+    return Region(id=1, rows=rows, size=len(rows),
+                  error_rate=float(predictions.is_error[rows].mean()),
+                  baseline_error_rate=float(predictions.is_error.mean()), lift=2.0,
+                  p_value=0.01, heldout_error_rate=0.5, heldout_size=len(rows) // 2,
+                  heldout_interval=(0.3, 0.7), compactness=0.8, excess_errors=10.0)
+
+
+def _diagnose(frame: pd.DataFrame, rows: np.ndarray, **kwargs):
+    schema = infer_schema(frame, target="label")
+    predictions = honest_predictions(frame, schema, seed=0)
+    space = ModelSpace(schema.numeric, schema.categorical).fit(model_inputs(frame, schema))
+    features = space.transform(model_inputs(frame, schema))
+    return diagnose_region(_region(rows, predictions), frame, schema, predictions, features,
+                           seed=0, **kwargs)
+
+
+def _blobs(n: int, seed: int) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    x1, x2 = rng.standard_normal((2, n))
+    return pd.DataFrame({"x1": x1, "x2": x2, "label": (x1 > 0).astype(int)})
+
+
+def test_thin_coverage_is_diagnosed_collect_with_a_curve():
+    dataset, _ = make_coverage_gap(1200, seed=0, minority_share=0.08)
+    diagnosis = _diagnose(dataset.frame, dataset.planted["rare_segment"])
+    assert diagnosis.kind == "collect"
+    assert len(diagnosis.curve) >= 4 and diagnosis.interval is not None
+    assert "learning curve" in diagnosis.evidence or "curve" in diagnosis.evidence
+
+
+def test_flipped_labels_are_diagnosed_relabel_with_rows_to_review():
+    frame = _blobs(1200, seed=1)
+    region = np.flatnonzero(frame["x2"] > 1.0)
+    flipped = np.random.default_rng(2).choice(region, int(0.25 * len(region)), replace=False)
+    frame.loc[flipped, "label"] = 1 - frame.loc[flipped, "label"]
+    diagnosis = _diagnose(frame, region, curve=False)
+    assert diagnosis.kind == "relabel"
+    review = set(diagnosis.rows_to_review)
+    assert len(review & set(flipped)) / len(review) > 0.8
+
+
+def test_conflicting_duplicates_are_diagnosed_add_information():
+    frame = _blobs(1000, seed=3)
+    region = np.flatnonzero(frame["x2"] > 1.0)
+    twins = frame.iloc[region].assign(label=lambda f: 1 - f["label"])
+    frame = pd.concat([frame, twins], ignore_index=True)
+    rows = np.concatenate([region, np.arange(1000, len(frame))])
+    diagnosis = _diagnose(frame, rows, curve=False)
+    assert diagnosis.kind == "add_information"
+    assert set(diagnosis.columns) == {"x1", "x2"}
+
+
+def _placement(n: int, region_rows: np.ndarray, seed: int) -> PoolPlacement:
+    rng = np.random.default_rng(seed)
+    space = rng.standard_normal((n, 3)).astype(np.float32)
+    space[1::2] = space[::2]  # every odd row duplicates the even row before it
+    coverage = np.zeros((n, 1))
+    coverage[region_rows, 0] = 0.9
+    return PoolPlacement(model_space=space, coords=space[:, :2],
+                         probabilities=rng.dirichlet([1, 1], n), coverage=coverage,
+                         region_ids=(1,))
+
+
+def test_targeted_selection_prefers_region_rows_without_near_duplicates():
+    n = 400
+    region_rows = np.arange(0, 200)
+    placement = _placement(n, region_rows, seed=0)
+    pool = pd.DataFrame({"x1": placement.model_space[:, 0].astype(float), "city": "north"})
+    predictions = type("P", (), {"is_error": np.zeros(10, bool)})
+    region = _region(np.arange(5), predictions)
+    from explorer.suggest import Diagnosis
+
+    diagnoses = {1: Diagnosis(1, "collect", "", curve_params=(0.5, 0.3))}
+    listing = select_rows("targeted", 60, pool, seed=0, placement=placement, regions=[region],
+                          diagnoses=diagnoses)
+    rows = listing["row"].to_numpy()
+    assert len(rows) == 60 and list(listing["priority"]) == list(range(1, 61))
+    in_region = np.isin(rows, region_rows)
+    assert in_region.mean() >= 0.9 and (listing.loc[in_region, "region"] == 1).all()
+    pairs = set(rows // 2)
+    assert len(pairs) == len(rows), "a row and its duplicate were both chosen"
+    assert list(listing.columns[:4]) == ["row", "region", "priority", "reason"]
+    assert listing["label"].isna().all()
+
+
+def test_random_strategy_respects_available_rows():
+    pool = pd.DataFrame({"x1": np.arange(50.0)})
+    available = np.zeros(50, bool)
+    available[10:20] = True
+    listing = select_rows("random", 30, pool, seed=0, available=available)
+    assert sorted(listing["row"]) == list(range(10, 20))
+
+
+def test_collection_list_round_trips_with_labels_filled(tmp_path):
+    pool = pd.DataFrame({"x1": [0.5, -1.25, 3.0], "note": ["=SUM(A1)", "'quoted", "-x"]})
+    listing = select_rows("random", 3, pool, seed=0)
+    listing["label"] = ["=1+1", "b", "@c"]
+    path = write_collection_csv(listing, tmp_path / "collection_list.csv")
+    back = read_collection_csv(path, text_columns=("label", "note"))
+    pd.testing.assert_frame_equal(back[["row", "note", "label"]],
+                                  listing[["row", "note", "label"]].astype({"label": object}),
+                                  check_dtype=False)
+
+
+def test_instructions_name_the_classes_and_say_what_to_do_when_unsure():
+    frame = _blobs(100, seed=0)
+    schema = infer_schema(frame, target="label")
+    listing = select_rows("random", 5, frame[["x1", "x2"]], seed=0)
+    sheet = instructions_sheet(schema, listing)
+    assert "`0`, `1`" in sheet and "unsure" in sheet.lower()
+
+
+def test_unknown_strategy_is_a_clear_error():
+    with pytest.raises(ValueError, match="strategy"):
+        select_rows("cleverest", 5, pd.DataFrame({"x": [1.0]}), seed=0)
