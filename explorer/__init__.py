@@ -5,6 +5,7 @@ from .datasets import Dataset, list_datasets, load_dataset, make_planted
 from .errors import (DataError, DatasetNotFoundError, ExplorerError, IngestError,
                      ParameterError, SchemaMismatchError, WorkspaceError)
 from .types import Region
+from .workspace import Workspace
 
 __version__ = "0.1.0"
 
@@ -18,6 +19,7 @@ __all__ = [
     "ParameterError",
     "Region",
     "SchemaMismatchError",
+    "Workspace",
     "WorkspaceError",
     "analyze",
     "list_datasets",

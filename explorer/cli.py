@@ -112,6 +112,8 @@ def _add_analyze(subparsers) -> None:
                         help="columns reported per region (e.g. sex), not used by the model")
     parser.add_argument("--pool", metavar="POOL",
                         help="unlabelled rows (.csv or .parquet) to rank for labelling")
+    parser.add_argument("--budget", type=int, metavar="N",
+                        help="rows in the collection list when --pool is given (default: 100)")
     parser.add_argument("--seed", type=int, default=0, metavar="N",
                         help="seed of every random step (default: 0)")
     parser.add_argument("--task", choices=("classification", "regression"),
@@ -159,7 +161,8 @@ def _run_analyze(args, out: TextIO, err: TextIO) -> int:
     analysis = analyze(data, target=target, prediction=prediction,
                        probabilities=args.probabilities, features=args.features,
                        embedding=args.embedding, groups=groups, pool=args.pool,
-                       seed=args.seed, task=args.task, alpha=args.alpha, progress=progress)
+                       seed=args.seed, budget=args.budget, task=args.task, alpha=args.alpha,
+                       progress=progress)
     folder = analysis.save(args.out)
     _write_summary(analysis, folder, args.alpha, out)
     return 0
@@ -186,6 +189,191 @@ def _write_summary(analysis, folder: Path, alpha: float, out: TextIO) -> None:
     lines += [f"Wrote {', '.join(output_names(analysis))} to {folder}/",
               f"Open {folder / 'report.html'} in a browser to see the map and the regions."]
     out.write("\n".join(lines) + "\n")
+
+
+# --- the workspace loop: init, suggest, ingest, retrain, status ----------------------------
+
+def _workspace(path: Path):
+    from .workspace import Workspace  # heavy (analysis): only the loop commands need it
+
+    return Workspace.open(path)
+
+
+@subcommand
+def _add_init(subparsers) -> None:
+    parser = subparsers.add_parser("init", help="create a workspace folder for the loop",
+                                   description="Create a workspace: the labelled data, the "
+                                               "pool, and every iteration to come.")
+    parser.add_argument("dir", type=Path, metavar="DIR")
+    parser.add_argument("--data", required=True, metavar="DATA")
+    parser.add_argument("--target", required=True, metavar="COL")
+    parser.add_argument("--pool", metavar="POOL")
+    parser.add_argument("--hidden-label", metavar="COL",
+                        help="pool column with true labels, for the simulated annotator")
+    parser.add_argument("--groups", type=_columns, metavar="A,B")
+    parser.add_argument("--seed", type=int, default=0, metavar="N")
+    parser.set_defaults(handler=_run_init)
+
+
+def _run_init(args, out: TextIO, err: TextIO) -> int:
+    from .workspace import Workspace
+
+    workspace = Workspace.create(args.dir, Path(args.data), args.target,
+                                 pool=Path(args.pool) if args.pool else None,
+                                 hidden_label=args.hidden_label, groups=args.groups,
+                                 seed=args.seed)
+    status = workspace.status()
+    out.write(f"Created workspace {args.dir}/ with {status['data_rows']:,} labelled rows and "
+              f"{status['pool_rows']:,} pool rows. Next: explorer suggest {args.dir} "
+              f"--budget N\n")
+    return 0
+
+
+@subcommand
+def _add_suggest(subparsers) -> None:
+    parser = subparsers.add_parser("suggest", help="write the next collection list",
+                                   description="Retrain if labels arrived, then choose pool "
+                                               "rows to label into a collection list.")
+    parser.add_argument("dir", type=Path, metavar="DIR")
+    parser.add_argument("--budget", type=int, required=True, metavar="N")
+    parser.add_argument("--strategy", default="targeted",
+                        choices=("targeted", "random", "uncertainty"),
+                        help="targeted (default), random (the control) or uncertainty")
+    parser.set_defaults(handler=_run_suggest)
+
+
+def _run_suggest(args, out: TextIO, err: TextIO) -> int:
+    workspace = _workspace(args.dir)
+    listing = workspace.suggest(args.budget, args.strategy)
+    path = workspace.latest_list()
+    counts = ", ".join(f"{'no region' if r == -1 else f'R{r}'}: {n}"
+                       for r, n in listing.groupby("region").size().items())
+    out.write(f"Wrote {len(listing)} rows ({counts}) to {path}\nInstructions for the "
+              f"annotators: {path.parent / 'instructions.md'}\n")
+    return 0
+
+
+@subcommand
+def _add_ingest(subparsers) -> None:
+    parser = subparsers.add_parser("ingest", help="record the labels of a filled list",
+                                   description="Validate a labelled collection list and "
+                                               "record its new labels (idempotent).")
+    parser.add_argument("dir", type=Path, metavar="DIR")
+    parser.add_argument("file", nargs="?", type=Path, metavar="FILE")
+    parser.add_argument("--simulate", action="store_true",
+                        help="label the latest list from the pool's hidden label column")
+    parser.set_defaults(handler=_run_ingest)
+
+
+def _run_ingest(args, out: TextIO, err: TextIO) -> int:
+    if (args.file is None) == (not args.simulate):
+        raise ParameterError("Give either a labelled FILE or --simulate, not both or neither.")
+    workspace = _workspace(args.dir)
+    report = workspace.simulate_annotation() if args.simulate else workspace.ingest(args.file)
+    out.write(report.summary() + "\n")
+    for item in report.rejected.itertuples():
+        out.write(f"  rejected line {item.line} (row {item.row}): {item.reason}\n")
+    return 0
+
+
+@subcommand
+def _add_retrain(subparsers) -> None:
+    parser = subparsers.add_parser("retrain", help="retrain and compare with the last "
+                                                   "iteration")
+    parser.add_argument("dir", type=Path, metavar="DIR")
+    parser.set_defaults(handler=_run_retrain)
+
+
+def _run_retrain(args, out: TextIO, err: TextIO) -> int:
+    record = _workspace(args.dir).retrain()
+    out.write(f"Iteration {record['iteration']}: {record['rows']:,} rows, error rate "
+              f"{record['error_rate']:.1%}, {len(record['regions'])} region(s).\n")
+    comparison = record["comparison"]
+    if comparison:
+        out.write(_compared("overall", comparison["overall"]))
+        for region in comparison["regions"]:
+            out.write(_compared(f"R{region['id']} ({region['size']} rows)", region))
+        for name, group in comparison["groups"].items():
+            out.write(_compared(name, group))
+    return 0
+
+
+def _compared(name: str, item: dict) -> str:
+    before, after = item["before"], item["after"]
+    return (f"  {name}: {before['error_rate']:.1%} [{before['interval'][0]:.1%}, "
+            f"{before['interval'][1]:.1%}] -> {after['error_rate']:.1%} "
+            f"[{after['interval'][0]:.1%}, {after['interval'][1]:.1%}]\n")
+
+
+@subcommand
+def _add_status(subparsers) -> None:
+    parser = subparsers.add_parser("status", help="iterations, labels and trends")
+    parser.add_argument("dir", type=Path, metavar="DIR")
+    parser.set_defaults(handler=_run_status)
+
+
+def _run_status(args, out: TextIO, err: TextIO) -> int:
+    status = _workspace(args.dir).status()
+    out.write(f"Workspace {status['path']}: target '{status['target']}', "
+              f"{status['data_rows']:,} data rows, {status['pool_rows']:,} pool rows, "
+              f"{status['labels']:,} labels recorded.\n")
+    for item in status["iterations"]:
+        listed = item["list"]
+        out.write(f"  iteration {item['iteration']}: {item['rows']:,} rows, error "
+                  f"{item['error_rate']:.1%}, {item['regions']} region(s)"
+                  + (f", list of {listed['rows']} ({listed['strategy']})" if listed else "")
+                  + "\n")
+        if item["comparison"]:
+            for region in item["comparison"]["regions"]:
+                out.write("  " + _compared(f"R{region['id']} of iteration "
+                                           f"{item['comparison']['against_iteration']}",
+                                           region))
+    return 0
+
+
+# --- demo ----------------------------------------------------------------------------------
+
+@subcommand
+def _add_demo(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "demo", help="run a guided demonstration (bias: unfairness traced to the data)",
+        description="Run the bias demonstration on the UCI Adult table: a skewed training "
+                    "set, the weak region, targeted collection against a random control, "
+                    "and the group's error gap before and after. Every number is measured "
+                    "in this run.")
+    parser.add_argument("name", choices=("bias",), help="the demonstration to run")
+    parser.add_argument("--seed", type=int, default=0, metavar="N",
+                        help="seed of every random step (default: 0)")
+    parser.add_argument("--budget", type=int, default=300, metavar="N",
+                        help="rows each strategy may label (default: 300)")
+    parser.add_argument("--out", type=Path, metavar="DIR",
+                        help="folder for report.html (default: no files)")
+    parser.set_defaults(handler=_run_demo)
+
+
+def _run_demo(args, out: TextIO, err: TextIO) -> int:
+    from .demo import demo_report_html, run_bias_demo  # heavy: only this command needs it
+    from .export import _atomic_write
+
+    def progress(message: str, fraction: float) -> None:
+        err.write(f"[{fraction:4.0%}] {message}\n")
+        err.flush()
+
+    demo = run_bias_demo(seed=args.seed, budget=args.budget, progress=progress)
+    out.write(demo.split.description + "\n\n")
+    for step in demo.steps:
+        out.write(f"{step.title}\n  {step.text}\n\n")
+    out.write(f"Verdict: {demo.verdict}\n")
+    if args.out is not None:
+        try:
+            args.out.mkdir(parents=True, exist_ok=True)
+            _atomic_write(args.out / "report.html", demo_report_html(demo))
+        except OSError as exc:
+            raise ExplorerError(f"Could not write the demo report to '{args.out}': "
+                                f"{exc.strerror or exc}. Choose a folder you can write "
+                                f"to.") from None
+        out.write(f"Wrote {args.out / 'report.html'}\n")
+    return 0
 
 
 # --- datasets ------------------------------------------------------------------------------

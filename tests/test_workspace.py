@@ -1,0 +1,193 @@
+"""The workspace loop: create, suggest, ingest (validated, idempotent, crash-safe), retrain."""
+
+from __future__ import annotations
+
+import io
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from explorer import cli
+from explorer.datasets import make_coverage_gap
+from explorer.errors import IngestError, WorkspaceError
+from explorer.workspace import Workspace
+
+
+@pytest.fixture(scope="module")
+def gap():
+    return make_coverage_gap(500, seed=0, pool_rows=300, minority_share=0.05)
+
+
+@pytest.fixture
+def workspace(tmp_path, gap):
+    dataset, pool = gap
+    return Workspace.create(tmp_path / "ws", dataset.frame, target="label", pool=pool,
+                            hidden_label="label", seed=0)
+
+
+@pytest.fixture(scope="module")
+def looped(tmp_path_factory, gap):
+    """One workspace taken through suggest -> simulate -> retrain (shared: it costs maps)."""
+    dataset, pool = gap
+    ws = Workspace.create(tmp_path_factory.mktemp("loop") / "ws", dataset.frame,
+                          target="label", pool=pool, hidden_label="label", seed=0)
+    listing = ws.suggest(40)
+    report = ws.simulate_annotation()
+    record = ws.retrain()
+    return ws, listing, report, record
+
+
+def _labelled(ws: Workspace, rows, labels) -> pd.DataFrame:
+    pool = ws.pool.drop(columns=["label"])
+    return pool.iloc[list(rows)].reset_index(drop=True).assign(row=list(rows),
+                                                               label=list(labels))
+
+
+def test_suggest_writes_a_list_without_the_hidden_label(looped):
+    ws, listing, _, _ = looped
+    assert len(listing) == 40 and listing["label"].isna().all()
+    folder = ws.path / "iterations" / "0"
+    assert (folder / "collection_list.csv").exists() and (folder / "instructions.md").exists()
+    assert ws.iterations[0]["list"]["strategy"] == "targeted"
+
+
+def test_simulated_annotator_reads_the_hidden_column(looped, gap):
+    ws, listing, report, _ = looped
+    _, pool = gap
+    assert len(report.accepted) == 40 and report.rejected.empty
+    labels = ws.labels()
+    truth = pool["label"].to_numpy()[labels["pool_row"].to_numpy(dtype=int)]
+    assert (labels["label"].astype(int).to_numpy() == truth).all()
+
+
+def test_retrain_compares_the_frozen_regions_of_the_previous_iteration(looped):
+    ws, _, _, record = looped
+    assert record["iteration"] == 1 and record["rows"] == 540
+    comparison = record["comparison"]
+    previous = ws.iterations[0]
+    assert [r["id"] for r in comparison["regions"]] == [r["id"] for r in previous["regions"]]
+    for region, frozen in zip(comparison["regions"], previous["regions"]):
+        assert region["size"] == len(frozen["rows"])
+        low, high = region["after"]["interval"]
+        assert low <= region["after"]["error_rate"] <= high
+    assert comparison["overall"]["before"]["rows"] == 500
+    status = ws.status()
+    assert status["labels"] == 40 and len(status["iterations"]) == 2
+
+
+def test_ingest_is_idempotent(workspace):
+    frame = _labelled(workspace, [3, 4, 5], [1, 0, 1])
+    first = workspace.ingest(frame)
+    second = workspace.ingest(frame)
+    assert len(first.accepted) == 3
+    assert len(second.accepted) == 0 and second.unchanged == 3
+    assert len(workspace.labels()) == 3
+
+
+def test_ingest_rejects_bad_rows_with_reasons_and_accepts_the_rest(workspace):
+    frame = _labelled(workspace, [1, 2, 3, 4, 4, 7], [1, 5, 0, 1, 0, ""])
+    frame.loc[2, "x1"] = 99.0  # an edited feature
+    frame = pd.concat([frame, pd.DataFrame({"row": [10_000], "label": [1]})],
+                      ignore_index=True)
+    report = workspace.ingest(frame)
+    reasons = dict(zip(report.rejected["row"], report.rejected["reason"]))
+    assert list(report.accepted["pool_row"]) == [1]
+    assert report.skipped == 1
+    assert "not one of the classes" in reasons[2]
+    assert "differ from the pool" in reasons[3]
+    assert "twice with different labels" in reasons[4]
+    assert "unknown row" in reasons[10_000]
+    again = workspace.ingest(_labelled(workspace, [1], [0]))
+    assert "never overwritten" in again.rejected["reason"].iloc[0]
+    assert workspace.labels()["label"].tolist() == ["1"]
+
+
+def test_ingest_of_a_file_without_a_label_column_is_an_ingest_error(workspace, tmp_path):
+    path = tmp_path / "bad.csv"
+    pd.DataFrame({"row": [1]}).to_csv(path, index=False)
+    with pytest.raises(IngestError, match="label"):
+        workspace.ingest(path)
+
+
+def test_create_refuses_a_used_folder_and_open_a_non_workspace(tmp_path, gap):
+    dataset, pool = gap
+    (tmp_path / "used").mkdir()
+    (tmp_path / "used" / "file.txt").write_text("x")
+    with pytest.raises(WorkspaceError, match="not an empty folder"):
+        Workspace.create(tmp_path / "used", dataset.frame, target="label")
+    with pytest.raises(WorkspaceError, match="not an explorer workspace"):
+        Workspace.open(tmp_path / "used")
+
+
+KILL_SCRIPT = """
+import sys, pandas as pd
+from explorer.workspace import Workspace
+ws = Workspace.open(sys.argv[1])
+pool = ws.pool.drop(columns=["label"])
+if sys.argv[2] == "ingest":
+    for start in range(0, 300, 3):
+        rows = list(range(start, start + 3))
+        ws.ingest(pool.iloc[rows].assign(row=rows, label=1))
+        print(start, flush=True)
+else:
+    print("go", flush=True)
+    ws.retrain()
+"""
+
+
+@pytest.mark.parametrize("step", ["ingest", "retrain"])
+def test_sigkill_leaves_a_readable_workspace_with_every_acknowledged_label(workspace, step):
+    before = _labelled(workspace, [0, 1, 2], [0, 0, 1])
+    workspace.ingest(before)
+    process = subprocess.Popen([sys.executable, "-c", KILL_SCRIPT, str(workspace.path), step],
+                               stdout=subprocess.PIPE, text=True)
+    acknowledged = process.stdout.readline()
+    if step == "ingest":
+        for _ in range(3):
+            acknowledged = process.stdout.readline()
+    else:
+        time.sleep(2.0)  # inside analyze
+    os.kill(process.pid, signal.SIGKILL)
+    process.wait()
+    process.stdout.close()
+    reopened = Workspace.open(workspace.path)
+    labels = reopened.labels()
+    assert {0, 1, 2} <= set(labels["pool_row"])
+    if step == "ingest":
+        last = int(acknowledged)
+        assert set(range(3, last + 3)) <= set(labels["pool_row"])
+    assert reopened.status()["labels"] == len(labels)
+    assert all(r["iteration"] >= 0 for r in reopened.iterations)
+    assert len(reopened.ingest(before).accepted) == 0  # the lock died with the process
+
+
+def run(*argv: str) -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    return cli.main(list(argv), stdout=out, stderr=err), out.getvalue(), err.getvalue()
+
+
+def test_cli_errors_are_one_line_with_exit_code_2(tmp_path, workspace):
+    for argv in (["status", str(tmp_path / "nowhere")],
+                 ["ingest", str(workspace.path), str(tmp_path / "missing.csv")],
+                 ["ingest", str(workspace.path)],
+                 ["init", str(workspace.path), "--data", "x.csv", "--target", "label"]):
+        code, _, err = run(*argv)
+        assert code == 2, argv
+        lines = err.splitlines()
+        assert len(lines) == 1 and lines[0].startswith("explorer: error: "), err
+
+
+def test_cli_ingest_and_status(workspace, tmp_path):
+    path = tmp_path / "labelled.csv"
+    _labelled(workspace, [5, 6], [1, 9]).to_csv(path, index=False)
+    code, out, _ = run("ingest", str(workspace.path), str(path))
+    assert code == 0 and "1 label(s) accepted" in out and "rejected line 3" in out
+    code, out, _ = run("status", str(workspace.path))
+    assert code == 0 and "1 labels recorded" in out
