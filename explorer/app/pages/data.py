@@ -1,0 +1,122 @@
+"""Data page: choose a built-in dataset or upload a table, pick its columns, run the analysis.
+
+Every problem with a file or a column choice is an ExplorerError and is shown with
+``st.error``; the page never shows a traceback for the user's data.
+"""
+
+import streamlit as st
+
+import explorer
+from explorer.app import state
+from explorer.errors import ExplorerError
+
+BUILTIN, UPLOAD = "Built-in dataset", "Upload a file"
+
+st.title("Data")
+st.markdown("Pick a labelled table and its columns. explorer finds where the model's errors "
+            "cluster, tests each place, and says what data would fix it.")
+
+current = state.current_settings()
+kind = st.radio("Source", [BUILTIN, UPLOAD], horizontal=True, key="source_kind",
+                index=0 if current.source.startswith("builtin:") else 1)
+
+if kind == BUILTIN:
+    infos = {info.name: info for info in explorer.list_datasets()}
+    names = list(infos)
+    default = current.source.split(":", 1)[1] if current.source.startswith("builtin:") \
+        else state.DEFAULT_DATASET
+    name = st.selectbox("Dataset", names, index=names.index(default) if default in names else 0,
+                        format_func=lambda n: f"{infos[n].title} · {infos[n].rows:,} rows",
+                        key="builtin_name")
+    try:
+        dataset = state.load_builtin(name)
+    except ExplorerError as exc:
+        st.error(str(exc))
+        st.stop()
+    st.caption(f"{dataset.description} Source: {dataset.source}")
+    source, title, frame = f"builtin:{name}", dataset.title, dataset.frame
+    suggested = state.default_settings(name)
+else:
+    upload = st.file_uploader("Labelled table (.csv or .parquet)", type=["csv", "parquet"],
+                              key="upload")
+    if upload is not None:
+        stored, title = state.store_upload(upload.name, upload.getvalue()), upload.name
+    elif current.source.startswith("upload:"):  # the file chosen before, kept on disk
+        stored, title = current.source.split(":", 1)[1], current.title
+    else:
+        st.info("Upload a table with one row per example and a label column. Add a column "
+                "of your model's predictions to analyse that model; without one explorer "
+                "trains a baseline and uses its out-of-fold predictions. Pickled models are "
+                "never accepted: predictions come as a column.")
+        st.stop()
+    try:
+        frame = state.load_upload(stored)
+    except ExplorerError as exc:  # shown with the user's file name, not the stored copy's
+        st.error(str(exc).replace(str(state.upload_path(stored)), title))
+        st.stop()
+    source = f"upload:{stored}"
+    guess = "label" if "label" in frame.columns else frame.columns[-1]
+    suggested = state.Settings(source=source, title=title, target=guess,
+                               prediction="prediction" if "prediction" in frame.columns
+                               else None)
+
+if current.source == source:  # keep the user's own choices for this table
+    suggested = current
+columns = list(frame.columns)
+st.dataframe(frame.head(200), height=220)
+st.caption(f"{len(frame):,} rows × {len(columns)} columns (first 200 rows shown).")
+
+with st.form(f"columns-{source}"):
+    left, right = st.columns(2)
+    target = left.selectbox("Target (the true label)", columns,
+                            index=columns.index(suggested.target))
+    prediction_options = [state.BASELINE] + columns
+    prediction = right.selectbox(
+        "Model predictions", prediction_options,
+        index=prediction_options.index(suggested.prediction or state.BASELINE),
+        help="A column of your model's predicted labels, or train a baseline model whose "
+             "out-of-fold predictions make every error an error on an unseen row.")
+    features = left.multiselect("Features (empty: every other usable column)", columns,
+                                default=list(suggested.features or ()))
+    groups = right.multiselect("Group columns (reported per region, not used by the map)",
+                               columns, default=list(suggested.groups))
+    pool = left.file_uploader("Optional unlabelled pool, same feature columns (.csv or "
+                              ".parquet): rows to pick the collection list from",
+                              type=["csv", "parquet"])
+    seed = right.number_input("Seed", min_value=0, max_value=2**32 - 1,
+                              value=suggested.seed, step=1)
+    submitted = st.form_submit_button("Analyse", type="primary")
+
+if submitted:
+    chosen = state.Settings(
+        source=source, title=title, target=target,
+        prediction=None if prediction == state.BASELINE else prediction,
+        features=tuple(features) or None, groups=tuple(groups),
+        pool=state.store_upload(pool.name, pool.getvalue()) if pool else suggested.pool,
+        seed=int(seed))
+    if chosen.pool and chosen.pool != suggested.pool:
+        try:
+            state.load_upload(chosen.pool)
+        except ExplorerError as exc:
+            st.error(str(exc).replace(str(state.upload_path(chosen.pool)), pool.name))
+            st.stop()
+    state.choose(chosen)
+
+settings = state.current_settings()
+st.subheader("Current analysis")
+analysis = state.run_analysis(settings)
+if analysis is None:
+    st.stop()
+state.data_caption(settings, analysis)
+cols = st.columns(4)
+cols[0].metric("Rows", f"{len(analysis.data):,}")
+cols[1].metric("Baseline error rate", f"{analysis.baseline_error_rate:.1%}")
+cols[2].metric("Regions found", len(analysis.regions))
+cols[3].metric("Pool rows", f"{len(analysis.pool):,}" if analysis.pool is not None else "none")
+for note in analysis.notes:
+    st.caption(f"Note: {note}")
+links = st.columns(3)
+links[0].page_link("pages/map.py", label="See the map", icon=":material/scatter_plot:")
+links[1].page_link("pages/regions.py", label="Read the regions", icon=":material/target:")
+links[2].page_link("pages/collect.py", label="Plan what to collect",
+                   icon=":material/playlist_add:")

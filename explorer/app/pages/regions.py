@@ -1,0 +1,88 @@
+"""Regions page: the tested regions, most important first, each with its evidence.
+
+Reads ``analysis.regions`` (already ranked, tested and de-duplicated by the core) and the
+user's saved selections; draws ``charts.region_error_figure`` and ``group_share_figure``.
+"""
+
+import pandas as pd
+import streamlit as st
+
+from explorer import charts
+from explorer.app import state
+from explorer.selection import load_user_regions
+
+ADVICE = {
+    "collect": "Collect more rows like these",
+    "relabel": "Review the labels of these rows",
+    "add_information": "Add information: new features or a different measurement",
+}
+
+settings = state.current_settings()
+analysis = state.require_analysis()
+st.title("Regions")
+state.data_caption(settings, analysis)
+shape = state.image_shape(settings)
+
+if not analysis.regions:
+    st.success("No region passed the test: nowhere on the map do the model's errors cluster "
+               "more than chance would explain. More data of the same kind is better spent "
+               "broadly than on any one slice.")
+else:
+    st.markdown(f"**{len(analysis.regions)} region(s)** where the model errs more than it "
+                f"does overall. Each was found on half of the rows and tested on the other "
+                f"half; p-values are adjusted across regions (Benjamini-Hochberg).")
+    st.plotly_chart(charts.region_error_figure(analysis), config={"displaylogo": False})
+    table = pd.DataFrame([{
+        "region": f"R{r.id}", "rows": r.size, "error rate": r.error_rate,
+        "held-out error": r.heldout_error_rate, "overall": r.baseline_error_rate,
+        "lift": r.lift, "adj. p-value": r.p_value, "rule": r.rule or "(no simple rule)",
+        "diagnosis": ADVICE.get(r.diagnosis, "not diagnosed"),
+    } for r in analysis.regions])
+    st.dataframe(table, hide_index=True, column_config={
+        column: st.column_config.NumberColumn(format="percent")
+        for column in ("error rate", "held-out error", "overall")} | {
+        "lift": st.column_config.NumberColumn(format="%.2f×"),
+        "adj. p-value": st.column_config.NumberColumn(format="%.1e")})
+
+for index, region in enumerate(analysis.regions):
+    label = (f"R{region.id} · {region.size:,} rows · {region.error_rate:.0%} wrong vs "
+             f"{region.baseline_error_rate:.0%} overall")
+    with st.expander(label, expanded=index == 0):
+        st.markdown(f"**{region.description}**")
+        if region.rule:
+            st.markdown(f"Rule: `{region.rule}` (precision {region.rule_precision:.0%}, "
+                        f"coverage {region.rule_coverage:.0%})")
+        else:
+            st.markdown("No simple rule fits this region; see the example rows.")
+        if region.diagnosis:
+            more = (f" About {region.suggested_rows:,} more labelled rows are suggested."
+                    if region.suggested_rows else "")
+            st.warning(f"**{ADVICE.get(region.diagnosis, region.diagnosis)}.**{more}"
+                       + (f"\n\n{region.evidence}" if region.evidence else ""))
+        if region.contrasts:
+            st.markdown("**What sets it apart**\n" + "\n".join(
+                f"- {c.text}" for c in region.contrasts))
+        if region.confusions:
+            st.markdown("**Most common mistakes:** " + "; ".join(
+                f"true {t} predicted as {p} ({n})" for t, p, n in region.confusions))
+        if region.group_shares:
+            st.plotly_chart(charts.group_share_figure(region), config={"displaylogo": False},
+                            key=f"groups-{region.id}")
+        st.markdown("**Example rows** (the members nearest the region's centre)")
+        if shape is not None:
+            state.thumbnails(analysis.data, region.examples, shape)
+        st.dataframe(analysis.data.iloc[region.examples])
+        st.download_button(
+            f"Download the {region.size:,} rows of R{region.id} (CSV)",
+            data=state.rows_csv(analysis, region.rows), file_name=f"region_{region.id}.csv",
+            mime="text/csv", on_click="ignore", key=f"download-{region.id}")
+
+saved = load_user_regions(state.project_dir(settings))
+if saved:
+    st.subheader("Your saved selections")
+    st.dataframe(pd.DataFrame([{
+        "region": f"U{r['id']}", "name": r["name"], "rows": r["size"],
+        "error rate": r["error_rate"], "p-value": r["p_value"],
+        "description": r["description"]} for r in saved]), hide_index=True,
+        column_config={"error rate": st.column_config.NumberColumn(format="percent"),
+                       "p-value": st.column_config.NumberColumn(format="%.1e")})

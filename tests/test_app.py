@@ -1,0 +1,141 @@
+"""AppTest tests of every page, on a 600-row planted table so they stay fast.
+
+The workspace folder is a temporary one whose saved settings point at the planted table, so
+the app opens on it (a real user's first visit opens the built-in ``planted`` dataset); the
+analysis is computed once and shared by every test through the app's server-wide cache.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from streamlit.testing.v1 import AppTest
+
+import explorer.app
+from explorer.app import state
+
+HOME = str(Path(explorer.app.__file__).parent / "Home.py")
+TIMEOUT = 300  # the first run analyses the table; later runs hit the cache
+
+
+@pytest.fixture(scope="module")
+def workspace(tmp_path_factory, planted_data):
+    """A workspace folder whose last settings are the planted table with its predictions."""
+    folder = tmp_path_factory.mktemp("app-workspace")
+    patch = pytest.MonkeyPatch()
+    patch.setenv("EXPLORER_WORKSPACE_DIR", str(folder))
+    stored = state.store_upload("planted.csv",
+                                planted_data.frame.to_csv(index=False).encode())
+    settings = state.Settings(source=f"upload:{stored}", title="planted.csv", target="label",
+                              prediction="prediction")
+    (folder / "last_settings.json").write_text(json.dumps(
+        {**settings.__dict__, "groups": [], "features": None}))
+    yield folder
+    patch.undo()
+
+
+def open_page(page: str | None = None, **session) -> AppTest:
+    at = AppTest.from_file(HOME, default_timeout=TIMEOUT)
+    at.run()
+    for key, value in session.items():
+        at.session_state[key] = value
+    if page:
+        at.switch_page(f"pages/{page}.py")
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def test_data_page_opens_on_the_saved_table_and_summarises_it(workspace, planted_analysis):
+    at = open_page()
+    assert at.title[0].value == "Data", [e.value for e in at.error]
+    assert at.metric, ([e.value for e in at.error], [m.value for m in at.markdown][:5],
+                       [i.value for i in at.info])
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Rows"] == "600"
+    assert metrics["Regions found"] == str(len(planted_analysis.regions))
+    assert not at.error
+
+
+def test_a_bad_upload_shows_the_error_not_a_traceback(workspace):
+    at = open_page()
+    at.radio(key="source_kind").set_value("Upload a file").run()
+    at.file_uploader(key="upload").upload("broken.csv", b'a,b\n1,"2\n', "text/csv").run()
+    assert not at.exception
+    assert "Could not read the data file 'broken.csv'" in at.error[0].value
+
+
+def test_an_unusable_table_explains_itself_after_analyse(workspace):
+    saved = (workspace / "last_settings.json").read_text()
+    at = open_page()
+    at.radio(key="source_kind").set_value("Upload a file").run()
+    one_class = pd.DataFrame({"x": range(60), "label": ["spam"] * 60}).to_csv(index=False)
+    at.file_uploader(key="upload").upload("one.csv", one_class.encode(), "text/csv").run()
+    at.button[0].click().run()  # the form's "Analyse"
+    assert not at.exception
+    assert any("class" in e.value for e in at.error), [e.value for e in at.error]
+    (workspace / "last_settings.json").write_text(saved)  # later tests open the planted one
+
+
+def test_regions_page_lists_the_planted_region_rule(workspace, planted_analysis):
+    at = open_page("regions")
+    top = planted_analysis.regions[0]
+    assert top.rule, "the planted rule region should have a rule"
+    shown = at.dataframe[0].value
+    assert shown["region"].tolist() == [f"R{r.id}" for r in planted_analysis.regions]
+    assert top.rule in shown["rule"].tolist()
+    assert any(top.rule in m.value for m in at.markdown)
+
+
+def test_map_selection_is_described_and_can_be_saved(workspace, planted_analysis):
+    region = planted_analysis.regions[0]
+    rows = [int(r) for r in region.rows]
+    selection = {"selection": {"points": [{"customdata": [r, "x"], "point_index": i}
+                                          for i, r in enumerate(rows)],
+                               "point_indices": list(range(len(rows))), "box": [],
+                               "lasso": []}}
+    at = open_page("map", map_selection=selection)
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Rows selected"] == str(len(rows))
+    assert metrics["Error rate"] == f"{region.error_rate:.1%}"
+    assert float(metrics["p-value (vs the other rows)"]) < 0.05
+    assert any(m.value.startswith(f"**{len(rows)} rows") for m in at.markdown)
+    at.text_input[0].input("planted by hand")
+    at.button[0].click().run()
+    assert "Saved as U1 'planted by hand'" in at.success[0].value
+    saved = open_page("regions").dataframe[-1].value
+    assert saved["name"].tolist() == ["planted by hand"]
+
+
+def test_map_without_a_selection_invites_one(workspace):
+    at = open_page("map")
+    assert at.selectbox(key="map_color").value == "error"
+    assert any("Nothing selected yet" in i.value for i in at.info)
+
+
+def test_collect_page_shows_advice_or_a_specification(workspace, planted_analysis):
+    at = open_page("collect")
+    table = at.dataframe[0].value
+    assert table["region"].tolist() == [f"R{r.id}" for r in planted_analysis.regions]
+    assert any("Specification" in m.value for m in at.markdown)  # no pool was given
+
+
+def test_region_download_holds_the_region_rows(workspace, planted_analysis):
+    region = planted_analysis.regions[0]
+    data = state.rows_csv(planted_analysis, region.rows)
+    frame = pd.read_csv(io.BytesIO(data), encoding="utf-8-sig")
+    assert frame["row"].tolist() == [int(r) for r in region.rows]
+    expected = planted_analysis.data.iloc[region.rows]
+    assert frame["label"].tolist() == expected["label"].tolist()
+
+
+def test_loop_and_report_pages(workspace):
+    loop = open_page("loop")
+    assert loop.title[0].value == "Loop"
+    report = open_page("report")
+    labels = [b.proto.label for b in report.get("download_button")]
+    assert labels == ["Download the HTML report", "Download regions.json"]
