@@ -17,7 +17,8 @@ from scipy.spatial import ConvexHull, QhullError
 
 from .errors import ParameterError, check_int
 
-__all__ = ["map_figure", "region_error_figure", "group_share_figure", "color_options"]
+__all__ = ["map_figure", "region_error_figure", "group_share_figure", "color_options",
+           "group_error_figure", "group_representation_figure"]
 
 MAX_CATEGORIES = 20
 """A categorical colouring shows this many most frequent values; the rest become 'other'."""
@@ -234,4 +235,46 @@ def group_share_figure(region) -> go.Figure:
     fig.update_layout(title=f"Group composition of region {region.id}", barmode="group",
                       xaxis=dict(tickformat=".0%"), yaxis=dict(autorange="reversed"),
                       height=max(260, 60 + 40 * len(shares)), **_LAYOUT)
+    return fig
+
+
+def group_error_figure(table: pd.DataFrame, *, title: str = "Error rate per group") -> go.Figure:
+    """Bars of each group's error rate with its interval, one colour per scenario.
+
+    ``table`` has columns ``scenario`` (e.g. "before", "after targeted"), ``value`` (the
+    group), ``error_rate``, ``ci_low`` and ``ci_high``, as ``explorer.groups`` returns them
+    with a scenario column added; scenarios keep their order of first appearance.
+    """
+    fig = go.Figure()
+    for index, (scenario, part) in enumerate(table.groupby("scenario", sort=False)):
+        rate = part["error_rate"].to_numpy(dtype=float)
+        fig.add_trace(go.Bar(
+            x=part["value"].astype(str), y=rate, name=str(scenario),
+            marker_color=_PALETTE[index % len(_PALETTE)],
+            error_y=dict(type="data", array=part["ci_high"].to_numpy(dtype=float) - rate,
+                         arrayminus=rate - part["ci_low"].to_numpy(dtype=float)),
+            customdata=part[["ci_low", "ci_high"]].to_numpy(dtype=float),
+            hovertemplate=(f"{scenario}<br>%{{x}}: %{{y:.1%}} (95% interval "
+                           "%{customdata[0]:.1%} to %{customdata[1]:.1%})<extra></extra>")))
+    fig.update_layout(title=title, barmode="group", height=380,
+                      yaxis=dict(tickformat=".0%", rangemode="tozero", title="error rate"),
+                      **_LAYOUT)
+    return fig
+
+
+def group_representation_figure(shares: pd.DataFrame, *, title: str = "Who is in the data"
+                                ) -> go.Figure:
+    """Bars of each group's share of several tables (e.g. training, pool, test).
+
+    ``shares`` has columns ``table``, ``value`` and ``share``; a group much rarer in the
+    training table than in the test table is under-sampled.
+    """
+    fig = go.Figure()
+    for index, (name, part) in enumerate(shares.groupby("table", sort=False)):
+        fig.add_trace(go.Bar(x=part["value"].astype(str), y=part["share"], name=str(name),
+                             marker_color=[_RED, _GREY, _PALETTE[0], _PALETTE[2]][index % 4],
+                             hovertemplate=f"{name}<br>%{{x}}: %{{y:.1%}}<extra></extra>"))
+    fig.update_layout(title=title, barmode="group", height=340,
+                      yaxis=dict(tickformat=".0%", rangemode="tozero", title="share of rows"),
+                      **_LAYOUT)
     return fig
