@@ -14,8 +14,9 @@ from explorer.errors import ExplorerError
 from explorer.selection import SELECTION_CAVEAT, describe_selection, save_user_region
 
 CHART_KEY = "map_selection"
+# Points drawn at most; beyond it the map is thinned for drawing only (charts.map_figure).
+# (A comment, not a docstring: Streamlit's magic would print a bare string on the page.)
 MAX_DRAWN = 50_000
-"""Points drawn at most; beyond it the map is thinned for drawing only (charts.map_figure)."""
 
 settings = state.current_settings()
 analysis = state.require_analysis()

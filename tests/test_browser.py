@@ -1,0 +1,142 @@
+"""End to end in headless Chromium: streamlit run, analyse, select on the map, download rows.
+
+Needs Debian's chromium (Playwright cannot download a browser here). Skipped only when it is
+absent outside CI; under CI a missing browser fails. Screenshots of each page go to a
+temporary folder, and also to ``$EXPLORER_SCREENSHOTS`` when that is set (README images).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync", "--no-first-run"]
+ANALYSIS_MS = 300_000  # first analysis on a busy 2-core machine
+pytestmark = pytest.mark.browser
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory, planted_data):
+    """A streamlit server on a free local port, opening the 600-row planted table."""
+    if not Path(CHROMIUM).exists():
+        if os.environ.get("CI"):
+            pytest.fail(f"{CHROMIUM} is missing; CI must install the Debian chromium package.")
+        pytest.skip(f"{CHROMIUM} is missing: apt-get install chromium chromium-driver")
+    from explorer.app import state
+
+    folder = tmp_path_factory.mktemp("browser-workspace")
+    env = {**os.environ, "EXPLORER_WORKSPACE_DIR": str(folder)}
+    os.environ["EXPLORER_WORKSPACE_DIR"], previous = str(folder), os.environ.get(
+        "EXPLORER_WORKSPACE_DIR")
+    stored = state.store_upload("planted.csv", planted_data.frame.to_csv(index=False).encode())
+    (folder / "last_settings.json").write_text(json.dumps({
+        "source": f"upload:{stored}", "title": "planted.csv", "target": "label",
+        "prediction": "prediction", "features": None, "groups": [], "pool": None, "seed": 0}))
+    if previous is None:
+        del os.environ["EXPLORER_WORKSPACE_DIR"]
+    else:
+        os.environ["EXPLORER_WORKSPACE_DIR"] = previous
+    port = _free_port()
+    home = Path(state.__file__).parent / "Home.py"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", str(home), "--server.headless", "true",
+         "--server.address", "127.0.0.1", "--server.port", str(port),
+         "--browser.gatherUsageStats", "false"], env=env, stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                urllib.request.urlopen(f"{url}/_stcore/health", timeout=2)
+                break
+            except OSError:
+                if time.monotonic() > deadline or process.poll() is not None:
+                    pytest.fail("the streamlit server did not start within 60 s")
+                time.sleep(0.5)
+        yield url
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=15)
+
+
+@pytest.fixture
+def shots(tmp_path):
+    """Save a page screenshot to tmp, and to $EXPLORER_SCREENSHOTS when that is set."""
+    extra = os.environ.get("EXPLORER_SCREENSHOTS")
+
+    def take(page, name: str) -> None:
+        path = tmp_path / f"{name}.png"
+        page.screenshot(path=str(path), full_page=True)
+        if extra:
+            Path(extra).mkdir(parents=True, exist_ok=True)
+            shutil.copy(path, Path(extra) / path.name)
+    return take
+
+
+def test_analyse_select_and_download(server, shots, planted_analysis):
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            page.set_default_timeout(60_000)
+            page.goto(server)
+            page.get_by_text("Regions found").wait_for(timeout=ANALYSIS_MS)
+            shots(page, "1-data")
+
+            page.goto(f"{server}/map")
+            plot = page.locator(".js-plotly-plot .nsewdrag").first
+            plot.wait_for()
+            page.locator(".modebar-btn[data-val='select']").first.click()
+            box = plot.bounding_box()
+            page.mouse.move(box["x"] + box["width"] * 0.05, box["y"] + box["height"] * 0.05)
+            page.mouse.down()
+            page.mouse.move(box["x"] + box["width"] * 0.6, box["y"] + box["height"] * 0.6,
+                            steps=10)
+            page.mouse.up()
+            page.get_by_text("Your selection:").wait_for()
+            assert page.get_by_text("Rows selected").count() == 1
+            shots(page, "2-map")
+
+            page.goto(f"{server}/regions")
+            region = planted_analysis.regions[0]
+            button = page.get_by_text(f"Download the {region.size:,} rows of R{region.id}")
+            with page.expect_download() as download:
+                button.click()
+            frame = pd.read_csv(io.BytesIO(Path(download.value.path()).read_bytes()),
+                                encoding="utf-8-sig")
+            assert frame["row"].tolist() == [int(r) for r in region.rows]
+            shots(page, "3-regions")
+
+            for name in ("collect", "loop", "report"):
+                page.goto(f"{server}/{name}")
+                page.locator("h1").first.wait_for()
+                page.wait_for_timeout(1500)
+                shots(page, f"4-{name}")
+        finally:
+            browser.close()
