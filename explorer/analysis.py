@@ -13,8 +13,8 @@ import pandas as pd
 
 from . import describe, embed, model, regions, suggest
 from .data import Schema, check_pool, infer_schema, read_table
-from .rules import RuleFeatures
 from .errors import check_int
+from .rules import RuleFeatures
 from .types import DataMap, Predictions, Region
 
 __all__ = ["Analysis", "analyze"]
@@ -73,8 +73,8 @@ def _no_progress(message: str, fraction: float) -> None:
 
 def analyze(data, target: str, prediction: str | None = None, probabilities=None,
             features=None, embedding=None, groups=None, pool=None, seed: int = 0, *,
-            budget: int | None = None, task: str | None = None, alpha: float = 0.05, min_region_size: int | None = None,
-            cache_dir=None, progress: Progress = _no_progress) -> Analysis:
+            budget: int | None = None, task: str | None = None, alpha: float = 0.05,
+            min_region_size: int | None = None, cache_dir=None, progress: Progress = _no_progress) -> Analysis:
     """Find the regions of input space where a model errs, test them, and describe them.
 
     Parameters
