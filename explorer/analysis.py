@@ -74,7 +74,8 @@ def _no_progress(message: str, fraction: float) -> None:
 def analyze(data, target: str, prediction: str | None = None, probabilities=None,
             features=None, embedding=None, groups=None, pool=None, seed: int = 0, *,
             budget: int | None = None, task: str | None = None, alpha: float = 0.05,
-            min_region_size: int | None = None, cache_dir=None, progress: Progress = _no_progress) -> Analysis:
+            min_region_size: int | None = None, cache_dir=None,
+            progress: Progress = _no_progress) -> Analysis:
     """Find the regions of input space where a model errs, test them, and describe them.
 
     Parameters
