@@ -133,9 +133,67 @@ def test_region_download_holds_the_region_rows(workspace, planted_analysis):
     assert frame["label"].tolist() == expected["label"].tolist()
 
 
-def test_loop_and_report_pages(workspace):
+def test_loop_without_a_pool_says_what_it_needs(workspace):
     loop = open_page("loop")
     assert loop.title[0].value == "Loop"
+    assert any("needs an unlabelled pool" in i.value for i in loop.info)
+
+
+@pytest.fixture(scope="module")
+def gap_settings(workspace):
+    """A small under-covered table with a pool whose true labels are hidden in ``label``."""
+    from explorer.datasets import make_coverage_gap
+
+    data, pool = make_coverage_gap(800, pool_rows=800, minority_share=0.05, seed=0)
+    stored = state.store_upload("gap.csv", data.frame.to_csv(index=False).encode())
+    return state.Settings(source=f"upload:{stored}", title="gap.csv", target="label",
+                          pool=state.store_upload("gap_pool.csv",
+                                                  pool.to_csv(index=False).encode()))
+
+
+def test_collect_budget_sizes_the_collection_list(workspace, gap_settings):
+    at = open_page("collect", settings=gap_settings)
+    assert at.number_input(key="collect_budget").value == 100
+    at.number_input(key="collect_budget").set_value(40).run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert len(at.dataframe[1].value) == 40
+    assert any("Collection list: 40 pool rows" in h.value for h in at.subheader)
+
+
+def test_loop_suggests_simulates_retrains_and_compares(workspace, gap_settings):
+    at = open_page("loop", settings=gap_settings)
+    assert any("No comparison yet" in i.value for i in at.info)
+    at.number_input(key="loop_budget").set_value(60)
+    next(b for b in at.button if b.label == "Suggest").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert any("Latest collection list" in m.value and "60 rows" in m.value
+               for m in at.markdown)
+    next(b for b in at.button if b.label.startswith("Simulate the annotator")).click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert "60 label(s) accepted" in at.success[0].value
+    ws = state.workspace(gap_settings)
+    comparison = ws.iterations[-1]["comparison"]
+    shown = at.dataframe[-2].value  # frozen regions and overall, before and after
+    assert shown[""].tolist()[0] == "overall"
+    assert len(shown) == 1 + len(comparison["regions"])
+    assert shown["before"].tolist()[1:] == [r["before"]["error_rate"]
+                                           for r in comparison["regions"]]
+    assert shown["after"].tolist()[1:] == [r["after"]["error_rate"]
+                                          for r in comparison["regions"]]
+    assert "after, random control" in shown.columns
+    reopened = open_page("loop", settings=gap_settings)  # a reload: same project on disk
+    assert {m.label: m.value for m in reopened.metric}["Labels recorded"] == "60"
+
+
+def test_loop_rejects_an_unreadable_labelled_file(workspace, gap_settings):
+    at = open_page("loop", settings=gap_settings)
+    at.file_uploader(key="labelled").upload("labels.csv", b"row,region\n1,2\n", "text/csv")
+    next(b for b in at.button if b.label == "Ingest the labels").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert any("lacks the column(s) ['label']" in e.value for e in at.error)
+
+
+def test_report_page(workspace):
     report = open_page("report")
     labels = [b.proto.label for b in report.get("download_button")]
     assert labels == ["Download the HTML report", "Download regions.json"]

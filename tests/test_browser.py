@@ -24,7 +24,25 @@ import pytest
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
         "--disable-component-update", "--disable-sync", "--no-first-run"]
-ANALYSIS_MS = 300_000  # first analysis on a busy 2-core machine
+ANALYSIS_MS = 300_000  # first analysis on a busy 2-core machine (UMAP compiles per server)
+STEP_MS = 120_000  # any later step; the waits end as soon as the awaited text appears
+VIEWPORT = {"width": 1400, "height": 1000}
+# Where the map's points are, in page pixels: the 10th to 90th percentile of their x and y,
+# through plotly's own data-to-pixel mapping (so the box always covers drawn points).
+POINTS_BOX = """(gd) => {
+  const xa = gd._fullLayout.xaxis, ya = gd._fullLayout.yaxis, xs = [], ys = [];
+  for (const trace of gd._fullData) {  // plotly's decoded copy of each trace
+    if (!trace.x || !String(trace.mode).includes("markers")) continue;
+    for (let i = 0; i < trace.x.length; i++) { xs.push(+trace.x[i]); ys.push(+trace.y[i]); }
+  }
+  xs.sort((a, b) => a - b); ys.sort((a, b) => a - b);
+  const q = (a, p) => a[Math.floor(p * (a.length - 1))];
+  const box = gd.getBoundingClientRect();
+  return {x0: box.left + xa._offset + xa.l2p(q(xs, 0.1)),
+          x1: box.left + xa._offset + xa.l2p(q(xs, 0.9)),
+          y0: box.top + ya._offset + ya.l2p(q(ys, 0.9)),
+          y1: box.top + ya._offset + ya.l2p(q(ys, 0.1)), points: xs.length};
+}"""
 pytestmark = pytest.mark.browser
 
 
@@ -89,8 +107,16 @@ def shots(tmp_path):
     extra = os.environ.get("EXPLORER_SCREENSHOTS")
 
     def take(page, name: str) -> None:
+        # Streamlit scrolls inside its main container, so a full-page screenshot would cut
+        # it at the viewport: grow the viewport to the content's height for the shot.
+        height = page.evaluate(
+            "() => document.querySelector('[data-testid=\"stMain\"]').scrollHeight")
+        page.set_viewport_size({"width": VIEWPORT["width"],
+                                "height": max(VIEWPORT["height"], min(int(height), 8000))})
+        page.wait_for_timeout(800)
         path = tmp_path / f"{name}.png"
-        page.screenshot(path=str(path), full_page=True)
+        page.screenshot(path=str(path))
+        page.set_viewport_size(VIEWPORT)
         if extra:
             Path(extra).mkdir(parents=True, exist_ok=True)
             shutil.copy(path, Path(extra) / path.name)
@@ -103,24 +129,25 @@ def test_analyse_select_and_download(server, shots, planted_analysis):
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
         try:
-            page = browser.new_page(viewport={"width": 1400, "height": 1000})
-            page.set_default_timeout(60_000)
+            page = browser.new_page(viewport=VIEWPORT)
+            page.set_default_timeout(STEP_MS)
             page.goto(server)
             page.get_by_text("Regions found").wait_for(timeout=ANALYSIS_MS)
             shots(page, "1-data")
 
             page.goto(f"{server}/map")
-            plot = page.locator(".js-plotly-plot .nsewdrag").first
-            plot.wait_for()
+            page.get_by_text("Nothing selected yet").wait_for()
+            page.locator(".js-plotly-plot .nsewdrag").first.wait_for()
             page.locator(".modebar-btn[data-val='select']").first.click()
-            box = plot.bounding_box()
-            page.mouse.move(box["x"] + box["width"] * 0.05, box["y"] + box["height"] * 0.05)
+            box = page.locator(".js-plotly-plot").first.evaluate(POINTS_BOX)
+            assert box["points"] == len(planted_analysis.data)
+            page.mouse.move(box["x0"], box["y0"])
             page.mouse.down()
-            page.mouse.move(box["x"] + box["width"] * 0.6, box["y"] + box["height"] * 0.6,
-                            steps=10)
+            page.mouse.move(box["x1"], box["y1"], steps=20)
             page.mouse.up()
             page.get_by_text("Your selection:").wait_for()
-            assert page.get_by_text("Rows selected").count() == 1
+            page.get_by_text("Rows selected").wait_for()  # metrics follow the subheader
+            page.mouse.move(0, 0)  # no hover label in the screenshot
             shots(page, "2-map")
 
             page.goto(f"{server}/regions")
@@ -133,10 +160,12 @@ def test_analyse_select_and_download(server, shots, planted_analysis):
             assert frame["row"].tolist() == [int(r) for r in region.rows]
             shots(page, "3-regions")
 
-            for name in ("collect", "loop", "report"):
+            for number, (name, text) in enumerate([
+                    ("collect", "What each region needs"),
+                    ("loop", "The loop needs an unlabelled pool"),
+                    ("report", "Download the HTML report")], start=4):
                 page.goto(f"{server}/{name}")
-                page.locator("h1").first.wait_for()
-                page.wait_for_timeout(1500)
-                shots(page, f"4-{name}")
+                page.get_by_text(text).first.wait_for()
+                shots(page, f"{number}-{name}")
         finally:
             browser.close()

@@ -16,6 +16,7 @@ PAGES = [
     st.Page("pages/collect.py", title="Collect", icon=":material/playlist_add:"),
     st.Page("pages/loop.py", title="Loop", icon=":material/autorenew:"),
     st.Page("pages/report.py", title="Report", icon=":material/description:"),
+    st.Page("pages/bias_demo.py", title="Bias demo", icon=":material/balance:"),
 ]
 
 st.navigation(PAGES).run()

@@ -9,19 +9,13 @@ import pandas as pd
 import streamlit as st
 
 from explorer.app import state
+from explorer.suggest import instructions_sheet
 
 ADVICE = {
     "collect": "Collect more rows like these",
     "relabel": "Review the labels of these rows",
     "add_information": "Add information: new features or a different measurement",
 }
-INSTRUCTIONS = """How to fill in this collection list
-1. Open collection_list.csv in a spreadsheet. Each line is one unlabelled row of your pool,
-   ranked by priority (1 = label first); 'region' and 'reason' say why it was picked.
-2. Type the true label of each row in the empty 'label' column. Leave a cell empty if you
-   cannot tell; do not change the 'row' column or the feature columns.
-3. Save as CSV and upload it on the Loop page (or give it to 'explorer' to ingest).
-"""
 
 settings = state.current_settings()
 analysis = state.require_analysis()
@@ -54,14 +48,18 @@ if collection is None:
     st.markdown("**Specification: rows to collect**\n" + spec)
     st.stop()
 
+budget = st.number_input("Budget: pool rows to label", min_value=1,
+                         max_value=len(analysis.pool), value=len(collection), step=50,
+                         key="collect_budget")
+collection = state.pooled_collection_list(settings, analysis, int(budget))
 st.subheader(f"Collection list: {len(collection):,} pool rows to label")
 st.dataframe(collection.head(500), hide_index=True, height=320)
 left, right = st.columns(2)
 left.download_button("Download collection_list.csv", data=state.table_csv(collection),
                      file_name="collection_list.csv", mime="text/csv", type="primary",
                      on_click="ignore", icon=":material/download:", key="download-collection")
-right.download_button("Download the instructions", data=INSTRUCTIONS,
-                      file_name="collection_instructions.txt", mime="text/plain",
-                      on_click="ignore")
-st.caption(INSTRUCTIONS.splitlines()[0] + ": fill the empty `label` column, save as CSV, "
-           "upload it on the Loop page.")
+right.download_button("Download the instructions",
+                      data=instructions_sheet(analysis.schema, collection),
+                      file_name="instructions.md", mime="text/markdown", on_click="ignore")
+st.caption("Fill the empty `label` column, save as CSV, and upload it on the Loop page "
+           "(which keeps the labels and iterations of this data on disk).")

@@ -6,7 +6,6 @@ Every problem with a file or a column choice is an ExplorerError and is shown wi
 
 import streamlit as st
 
-import explorer
 from explorer.app import state
 from explorer.errors import ExplorerError
 
@@ -21,7 +20,7 @@ kind = st.radio("Source", [BUILTIN, UPLOAD], horizontal=True, key="source_kind",
                 index=0 if current.source.startswith("builtin:") else 1)
 
 if kind == BUILTIN:
-    infos = {info.name: info for info in explorer.list_datasets()}
+    infos = state.builtin_infos()
     names = list(infos)
     default = current.source.split(":", 1)[1] if current.source.startswith("builtin:") \
         else state.DEFAULT_DATASET

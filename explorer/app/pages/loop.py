@@ -1,17 +1,169 @@
-"""Loop page: labelled rows come back, the model is retrained, regions compared per iteration.
+"""Loop page: suggest rows, get them labelled, retrain, and compare before and after.
 
-Needs the on-disk workspace of the core (``explorer.workspace.Workspace``); until that module
-exists, the page says so instead of failing.
+Thin over ``explorer.workspace.Workspace``: the project lives on disk (``state.workspace``),
+so a reload or a restart shows the same labels and iterations; a second workspace beside it
+spends the same budgets on random rows, the control. Figures: ``charts.group_error_figure``.
 """
 
+import tempfile
+from pathlib import Path
+
+import pandas as pd
 import streamlit as st
 
+from explorer import charts
 from explorer.app import state
+from explorer.errors import ExplorerError
+from explorer.suggest import STRATEGIES
+
+STRATEGY_NAMES = {"targeted": "targeted (the regions' needs)",
+                  "random": "random (a control)",
+                  "uncertainty": "uncertainty (where the model is unsure)"}
 
 settings = state.current_settings()
 analysis = state.require_analysis()
 st.title("Loop")
 state.data_caption(settings, analysis)
-st.info("Not available yet: the labelling loop (upload the labelled list or simulate the "
-        "annotator, retrain, compare before and after per region and per group) needs the "
-        "workspace of the core, which this build does not include.")
+if not settings.pool:
+    st.info("The loop needs an unlabelled pool to pick rows from. Add one on the Data page, "
+            "or choose the built-in **coverage gap** dataset, whose pool has hidden true "
+            "labels so a simulated annotator can run the whole loop.")
+    st.page_link("pages/data.py", label="Choose data with a pool", icon="🗂️")
+    st.stop()
+
+try:
+    workspace = state.workspace(settings)
+    hidden = workspace.settings["hidden_label"]
+    control = state.workspace(settings, control=True) if hidden else None
+except ExplorerError as exc:
+    st.error(str(exc))
+    st.stop()
+
+
+def run(action, message: str):
+    """Run a workspace step with a spinner; show its ExplorerError instead of a traceback."""
+    try:
+        with st.spinner(message):
+            return action()
+    except ExplorerError as exc:
+        st.error(str(exc))
+        return None
+
+
+status = workspace.status()
+cols = st.columns(4)
+cols[0].metric("Iterations", len(status["iterations"]))
+cols[1].metric("Labels recorded", f"{status['labels']:,}")
+cols[2].metric("Pool rows", f"{status['pool_rows']:,}")
+cols[3].metric("Training rows", f"{status['data_rows'] + status['labels']:,}")
+st.caption(f"Workspace on disk: `{workspace.path}`")
+
+st.subheader("1 · Suggest rows to label")
+with st.form("suggest"):
+    left, right = st.columns(2)
+    budget = left.number_input("Budget (rows to label)", min_value=1, max_value=10_000,
+                               value=100, step=50, key="loop_budget")
+    strategy = right.radio("Strategy", STRATEGIES, format_func=STRATEGY_NAMES.get,
+                           horizontal=True, key="loop_strategy")
+    if st.form_submit_button("Suggest", type="primary"):
+        run(lambda: workspace.suggest(int(budget), strategy),
+            "Retraining if needed and choosing pool rows…")
+
+try:
+    list_path = workspace.latest_list()
+except ExplorerError:
+    list_path = None
+if list_path is not None:
+    listing = pd.read_csv(list_path, encoding="utf-8-sig", keep_default_na=False)
+    st.markdown(f"**Latest collection list** (iteration {list_path.parent.name}): "
+                f"{len(listing):,} rows")
+    st.dataframe(listing.head(500), hide_index=True, height=240)
+    left, right = st.columns(2)
+    left.download_button("Download collection_list.csv", data=list_path.read_bytes(),
+                         file_name="collection_list.csv", mime="text/csv", on_click="ignore",
+                         icon=":material/download:", key="loop-list")
+    right.download_button("Download the instructions",
+                          data=(list_path.parent / "instructions.md").read_bytes(),
+                          file_name="instructions.md", mime="text/markdown",
+                          on_click="ignore", key="loop-instructions")
+
+st.subheader("2 · Bring the labels back")
+with st.form("ingest", clear_on_submit=True):
+    labelled = st.file_uploader("The labelled collection list (.csv or .parquet)",
+                                type=["csv", "parquet"], key="labelled")
+    if st.form_submit_button("Ingest the labels") and labelled is not None:
+        with tempfile.TemporaryDirectory() as folder:
+            path = Path(folder) / Path(labelled.name).name
+            path.write_bytes(labelled.getvalue())
+            report = run(lambda: workspace.ingest(path), "Checking and recording labels…")
+        if report is not None:
+            st.session_state["ingest_report"] = (report.summary(),
+                                                 report.rejected.to_dict("records"))
+latest = workspace.iterations[-1] if workspace.iterations else None
+pending = latest is not None and latest["list"] and latest["labels"] == status["labels"]
+if hidden and pending:
+    with_control = st.checkbox("Also run the random control: the same budget of random pool "
+                               "rows, labelled and retrained in a separate workspace",
+                               value=True, key="loop_control")
+    if st.button(f"Simulate the annotator (reads the hidden '{hidden}' column) and retrain",
+                 type="primary"):
+        report = run(workspace.simulate_annotation, "Labelling from the hidden column…")
+        if report is not None:
+            st.session_state["ingest_report"] = (report.summary(),
+                                                 report.rejected.to_dict("records"))
+            run(workspace.retrain, "Retraining and re-checking the regions…")
+            if with_control:
+                spent = latest["list"]["rows"]
+                run(lambda: (control.suggest(spent, "random"), control.simulate_annotation(),
+                             control.retrain()), "Running the random control…")
+if "ingest_report" in st.session_state:
+    summary, rejected = st.session_state["ingest_report"]
+    (st.warning if rejected else st.success)(summary)
+    if rejected:
+        st.dataframe(pd.DataFrame(rejected), hide_index=True)
+
+st.subheader("3 · Retrain and compare")
+if st.button("Retrain on the grown data"):
+    run(workspace.retrain, "Retraining and re-checking the regions…")
+
+iterations = workspace.iterations
+compared = [r for r in iterations if r["comparison"]]
+if not compared:
+    st.info("No comparison yet: suggest rows, label them (or simulate the annotator), and "
+            "retrain. Each retrain measures the previous iteration's regions again, on the "
+            "same rows, before and after.")
+    st.stop()
+
+# The control's iteration that holds as many labels as this one spent the same budgets.
+controls = {r["labels"]: r["comparison"] for r in (control.iterations if control else [])
+            if r["comparison"]}
+for record in reversed(compared):
+    comparison = record["comparison"]
+    number = record["iteration"]
+    table = state.comparison_table(comparison, controls.get(record["labels"]))
+    st.markdown(f"#### Iteration {number} against iteration {comparison['against_iteration']}"
+                f" · {record['labels']:,} labels in total")
+    regions = table[table["kind"] != "group"]
+    st.plotly_chart(charts.group_error_figure(
+        regions,
+        title="Error rate of the frozen regions and overall, before and after"),
+        config={"displaylogo": False}, key=f"loop-{number}")
+    st.dataframe(state.comparison_wide(regions), hide_index=True,
+                 column_config=state.PERCENT_COLUMNS)
+    groups = table[table["kind"] == "group"]
+    if len(groups):
+        st.markdown("**Per group**")
+        st.dataframe(state.comparison_wide(groups), hide_index=True,
+                     column_config=state.PERCENT_COLUMNS)
+    if record["labels"] not in controls and control is not None:
+        st.caption("No random control for this iteration (it was not run with the control).")
+    st.caption(comparison["note"])
+
+st.markdown("**Across iterations** (error of each iteration's model on its own training rows)")
+st.dataframe(pd.DataFrame([{
+    "iteration": r["iteration"], "training rows": r["rows"], "labels": r["labels"],
+    "error rate": r["error_rate"], "95% interval": state.interval_text(r["interval"]),
+    "regions found": len(r["regions"]),
+    "list": f"{r['list']['rows']} rows, {r['list']['strategy']}" if r["list"] else ""}
+    for r in iterations]), hide_index=True,
+    column_config={"error rate": st.column_config.NumberColumn(format="percent")})
