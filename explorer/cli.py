@@ -250,6 +250,9 @@ def _run_suggest(args, out: TextIO, err: TextIO) -> int:
                        for r, n in listing.groupby("region").size().items())
     out.write(f"Wrote {len(listing)} rows ({counts}) to {path}\nInstructions for the "
               f"annotators: {path.parent / 'instructions.md'}\n")
+    for item in workspace.iterations[-1]["list"]["still_weak"]:
+        # The evidence's first two sentences: which frozen region, and its error now.
+        out.write(f"  R{item['id']}: {'. '.join(item['evidence'].split('. ')[:2])}.\n")
     return 0
 
 

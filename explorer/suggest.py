@@ -8,23 +8,29 @@ earlier causes also look like the later ones:
   look the same to a neighbour vote, so this is checked first.
 - ``relabel``: the model confidently predicts another class than the label, and the row's
   nearest neighbours agree with the model (confident learning). The rows to review are listed.
-- ``collect``: otherwise. A learning curve measured *inside* the region (its held-out rows'
-  error as more of its rows are trained on) gives the rows needed to bring its error down to
-  ``MIN_LIFT`` times the baseline, where it would no longer count as a region; a bootstrap
-  over the curve's points gives the interval.
+- ``collect``: otherwise. A learning curve measured *inside* the region (each region row's
+  held-out error, pooled over folds, as more of its rows are trained on) gives the rows
+  needed to bring its error down to ``MIN_LIFT`` times the baseline, where it would no longer
+  count as a region; a bootstrap over the region's rows gives the range, and a curve that
+  does not fall beyond its noise is reported as flat, with no count.
 
 With a pool, rows are placed in the model's space and on the map; a pool row *covers* a
-region when most of its nearest labelled rows are region members. The budget is spread over
-the ``collect`` regions greedily by the marginal gain each region's fitted curve predicts
-(weighted by the region's share of the pool), candidates are taken most-covering first and
-near-duplicates of chosen rows are skipped. Budget no region can use goes to the rows the
-model is least sure about. Without a pool the suggestion is a *specification*: the rule, the
+region when most of its nearest labelled rows are region members. The regions competing for
+the budget are the current ones plus the regions of earlier iterations (*frozen*) whose
+current out-of-fold error is still clearly above the baseline: a region that improved stops
+passing a fresh significance test well before it stops being weak, and dropping it then
+would starve it. The budget is spread greedily by the marginal gain each region's fitted
+curve predicts (weighted by the region's share of the pool), candidates are taken
+most-covering first and near-duplicates of chosen rows are skipped. Budget no region can use
+goes to the rows the model is least sure about. Selection reads the pool's features only,
+never a label column. Without a pool the suggestion is a *specification*: the rule, the
 example rows and the count.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import re
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -37,10 +43,10 @@ from .data import Schema, check_pool
 from .embed import ModelSpace, place_points
 from .errors import ParameterError, SchemaMismatchError, check_choice, check_int
 from .model import baseline_model, encode_target, model_inputs
-from .regions import MIN_LIFT
+from .regions import MIN_LIFT, wilson_interval
 from .types import DataMap, Predictions, Region
 
-__all__ = ["Diagnosis", "PoolPlacement", "STRATEGIES", "diagnose_region", "learning_curve",
+__all__ = ["Diagnosis", "FrozenRegion", "PoolPlacement", "frozen_members", "still_weak", "STRATEGIES", "diagnose_region", "learning_curve",
            "place_pool", "select_rows", "suggest_regions", "instructions_sheet",
            "LIST_COLUMNS"]
 
@@ -60,13 +66,19 @@ TWIN_DISTANCE = 0.05
 CAUSE_SHARE = 0.4
 """A cause (conflicting twins, suspect labels) explains a region when it covers this share of
 the region's errors."""
-CURVE_FRACTIONS = (0.3, 1.0)
+CURVE_FRACTIONS = (0.25, 0.5, 1.0)
+"""Shares of the other folds' region rows trained on: three points show whether the curve
+bends, two cannot."""
 CURVE_FOLDS = 3
-CURVE_MAX_OTHER_ROWS = 2000
+CURVE_MAX_OTHER_ROWS = 1000
 """Rows outside the region used to train each curve point: enough to learn the common rule,
-few enough that a curve costs seconds."""
+few enough that a region's nine fits cost a few seconds."""
 MAX_CURVE_REGIONS = 3
 BOOTSTRAP = 200
+FLAT_SLOPE = 0.01
+"""A fitted ``error = a * n ** -b`` with ``b`` at most this is flat: no finite estimate."""
+FALLING_CONFIDENCE = 0.8
+"""Share of bootstrap fits that must fall for the curve to count as falling."""
 MAX_ESTIMATE_FACTOR = 50
 """Estimates beyond 50 times the region's rows are reported as 'more than' that."""
 COVERS = 0.5
@@ -82,8 +94,9 @@ class Diagnosis:
 
     ``suggested_rows`` is the median estimate of how many more labelled rows like the
     region's bring its error to ``target_error``, and ``interval`` its 10th-90th percentile
-    over a bootstrap of the learning curve (None as the upper end: no finite estimate).
-    ``curve`` holds the measured points ``(region rows trained on, held-out error)``.
+    over a bootstrap of the region's held-out rows (None as an end: no finite estimate).
+    ``curve`` holds the pooled points ``(region rows trained on, held-out error)``; ``flat``
+    says the curve does not fall beyond its noise, so ``suggested_rows`` stays None.
     """
 
     region: int
@@ -97,6 +110,7 @@ class Diagnosis:
     columns: list[str] = field(default_factory=list)
     curve_params: tuple[float, float] | None = None
     """(a, b) of the fitted ``error = a * n ** -b``, for the budget allocation."""
+    flat: bool = False
 
 
 # --- diagnosis -----------------------------------------------------------------------------
@@ -224,13 +238,24 @@ def _suspect_labels(members: np.ndarray, labels: np.ndarray, predictions: Predic
 
 
 def learning_curve(frame: pd.DataFrame, schema: Schema, members: np.ndarray, *, seed: int
-                   ) -> list[tuple[int, float]]:
-    """Held-out error inside a region as more of its rows are trained on.
+                   ) -> tuple[np.ndarray, np.ndarray]:
+    """Held-out error of each region row as more of the region's rows are trained on.
 
     The region's rows are split into ``CURVE_FOLDS`` folds; for each held-out fold the model
     is trained on the rows outside the region (a seeded sample of at most
     ``CURVE_MAX_OTHER_ROWS``) plus a growing share (``CURVE_FRACTIONS``) of the other folds.
-    Returns one ``(region rows trained on, error on the held-out fold)`` point per fit.
+    Every region row is held out exactly once per fraction, so the folds pool into one curve
+    whose points each rest on all the region's rows (a per-fold curve rests on a third), and
+    the rows can be bootstrapped.
+
+    Returns
+    -------
+    sizes : ndarray of shape (n_fractions,)
+        Region rows trained on at each fraction (mean over folds).
+    errors : ndarray of shape (n_fractions, n_members)
+        Each region row's held-out error (0/1, or the absolute error for regression) at each
+        fraction, columns in the order of ``members``.
+
     Fits run on one thread: on a busy 2-core machine histogram boosting's OpenMP threads
     made a fit 4-15 times slower than a single thread (measured 2026-11-21).
     """
@@ -242,83 +267,97 @@ def learning_curve(frame: pd.DataFrame, schema: Schema, members: np.ndarray, *, 
         others = rng.choice(others, CURVE_MAX_OTHER_ROWS, replace=False)
     inputs = model_inputs(frame, schema)
     target = encode_target(frame[schema.target], schema)
-    shuffled = rng.permutation(members)
-    folds = np.array_split(shuffled, CURVE_FOLDS)
-    points = []
+    position = np.arange(members.size)
+    folds = np.array_split(rng.permutation(position), CURVE_FOLDS)
+    sizes = np.zeros(len(CURVE_FRACTIONS))
+    errors = np.zeros((len(CURVE_FRACTIONS), members.size))
     for index, test in enumerate(folds):
-        train_region = np.concatenate([f for j, f in enumerate(folds) if j != index])
-        for fraction in CURVE_FRACTIONS:
+        train_region = members[np.concatenate([f for j, f in enumerate(folds) if j != index])]
+        for step, fraction in enumerate(CURVE_FRACTIONS):
             n = max(1, int(round(fraction * train_region.size)))
             rows = np.concatenate([others, train_region[:n]])
             with threadpool_limits(1):
                 model = baseline_model(schema, seed=seed).fit(inputs.iloc[rows], target[rows])
-            predicted = model.predict(inputs.iloc[test])
-            if schema.is_classification:
-                error = float(np.mean(predicted != target[test]))
-            else:
-                error = float(np.mean(np.abs(predicted - target[test])))
-            points.append((n, error))
-    return points
+            predicted = model.predict(inputs.iloc[members[test]])
+            truth = target[members[test]]
+            errors[step, test] = (predicted != truth) if schema.is_classification else \
+                np.abs(predicted - truth)
+            sizes[step] += n / CURVE_FOLDS
+    return sizes, errors
 
 
-def _fit_power_law(points: np.ndarray, floor: float) -> tuple[float, float]:
+def _fit_power_law(sizes: np.ndarray, error: np.ndarray, floor: float) -> tuple[float, float]:
     """Least-squares ``log error = log a - b log n``; errors are floored to stay finite."""
-    n, error = points[:, 0], np.maximum(points[:, 1], floor)
-    slope, intercept = np.polyfit(np.log(n), np.log(error), 1)
+    slope, intercept = np.polyfit(np.log(sizes), np.log(np.maximum(error, floor)), 1)
     return float(np.exp(min(intercept, 50.0))), float(-slope)
 
 
 def _rows_needed(a: float, b: float, target: float, have: int) -> float:
     """More rows the curve says the region needs (inf when it does not fall to target)."""
-    if b <= 0.01:
+    if b <= FLAT_SLOPE:
         return np.inf
     needed = (a / target) ** (1.0 / b) * CURVE_FOLDS / (CURVE_FOLDS - 1) - have
     return max(0.0, needed)
 
 
 def _collect(region: Region, frame: pd.DataFrame, schema: Schema, *, seed: int) -> Diagnosis:
+    """Fit the pooled in-region curve and bootstrap the region's rows for the range.
+
+    The bootstrap resamples region rows (the held-out units), so the range reflects how few
+    rows the curve rests on. The curve is called *flat* unless ``FALLING_CONFIDENCE`` of the
+    bootstrap fits fall: a count extrapolated from a slope that may be noise would be made
+    up, so it is then reported as unknown.
+    """
     members = np.asarray(region.rows, dtype=int)
     if members.size < 2 * CURVE_FOLDS:
         return Diagnosis(region.id, "collect", evidence="Too few rows to measure a learning "
                          "curve; collect more rows like these.")
     rng = np.random.default_rng(seed)
     curve_seed, boot_seed = (int(s) for s in rng.integers(2**31 - 1, size=2))
-    points = np.array(learning_curve(frame, schema, members, seed=curve_seed), dtype=float)
-    floor = 0.5 / (members.size / CURVE_FOLDS)  # half an error on a held-out fold
+    sizes, errors = learning_curve(frame, schema, members, seed=curve_seed)
+    floor = 0.5 / members.size  # half an error over the pooled held-out rows
     target = max(MIN_LIFT * region.baseline_error_rate, floor)
-    a, b = _fit_power_law(points, floor)
+    curve = errors.mean(axis=1)
+    a, b = _fit_power_law(sizes, curve, floor)
     cap = MAX_ESTIMATE_FACTOR * members.size
-    estimate = _rows_needed(a, b, target, members.size)
     boot_rng = np.random.default_rng(boot_seed)
-    samples = []
+    samples, slopes = [], []
     for _ in range(BOOTSTRAP):
-        chosen = points[boot_rng.integers(len(points), size=len(points))]
-        if np.unique(chosen[:, 0]).size < 2:
-            continue
-        samples.append(_rows_needed(*_fit_power_law(chosen, floor), target, members.size))
+        resampled = errors[:, boot_rng.integers(members.size, size=members.size)].mean(axis=1)
+        fitted = _fit_power_law(sizes, resampled, floor)
+        slopes.append(fitted[1])
+        samples.append(_rows_needed(*fitted, target, members.size))
     # Infinite samples (flat curves) sort above every finite one: percentiles over ranks.
-    ordered = np.sort(np.array(samples)) if samples else np.array([np.inf])
-    low, high = (ordered[min(len(ordered) - 1, int(q * len(ordered)))] for q in (0.1, 0.9))
-    first = points[points[:, 0] == points[:, 0].min(), 1].mean()
-    last = points[points[:, 0] == points[:, 0].max(), 1].mean()
-    measured = (f"its held-out error went from {first:.0%} to {last:.0%} as its training "
-                f"rows grew from {int(points[:, 0].min())} to {int(points[:, 0].max())}")
+    ordered = np.sort(np.array(samples))
+    low, median, high = (ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+                         for q in (0.1, 0.5, 0.9))
+    flat = float(np.mean(np.array(slopes) > FLAT_SLOPE)) < FALLING_CONFIDENCE
+    measured = (f"its held-out error went from {curve[0]:.0%} to {curve[-1]:.0%} as its "
+                f"training rows grew from {sizes[0]:.0f} to {sizes[-1]:.0f} (pooled over "
+                f"{CURVE_FOLDS} folds, {members.size} held-out rows)")
     as_int = (lambda v: None if not np.isfinite(v) or v > cap else int(np.ceil(v)))
     diagnosis = Diagnosis(region.id, "collect", evidence="", target_error=target,
-                          curve=[(int(n), float(e)) for n, e in points],
-                          curve_params=(a, max(b, 0.0)),
+                          curve=[(int(round(n)), float(e)) for n, e in zip(sizes, curve)],
+                          curve_params=(a, max(b, 0.0)), flat=flat,
                           interval=(as_int(low), as_int(high)))
-    if as_int(estimate) is None:
+    if flat:
+        diagnosis.evidence = (
+            f"The region has {members.size} labelled rows; {measured}. The curve is flat "
+            f"within its noise, so it gives no count: rows like these may still help once "
+            f"there are more of them than the curve could try, or the region may lack "
+            f"information; collect a first batch and measure again.")
+        return diagnosis
+    if as_int(median) is None:
         diagnosis.evidence = (f"The region has {members.size} labelled rows; {measured}. The "
                               f"curve does not reach {target:.0%} within {cap} more rows: more "
                               f"rows like these may help little; check for missing features.")
         return diagnosis
-    diagnosis.suggested_rows = as_int(estimate)
+    diagnosis.suggested_rows = as_int(median)
     upper = "an unbounded number" if diagnosis.interval[1] is None else diagnosis.interval[1]
     diagnosis.evidence = (f"The region has only {members.size} labelled rows; {measured}. About "
                           f"{diagnosis.suggested_rows} more rows like these should bring its "
                           f"error near {target:.0%} (80% range {diagnosis.interval[0]} to "
-                          f"{upper}, from a bootstrap of the learning curve).")
+                          f"{upper}, from a bootstrap of the region's held-out rows).")
     return diagnosis
 
 
@@ -513,8 +552,10 @@ def _targeted(budget: int, open_rows: np.ndarray, placement: PoolPlacement,
         if len(taken) < want or not queues[rid][1]:
             del queues[rid]
         region = by_id[rid]
+        name = f"R{rid}" if region.found_by.split(" ")[0] != "frozen" else \
+            f"R{rid} ({region.found_by.split(';')[0]}, still weak)"
         for row in taken:
-            picks.append((row, rid, f"Like region R{rid} (error {region.error_rate:.0%} vs "
+            picks.append((row, rid, f"Like region {name} (error {region.error_rate:.0%} vs "
                                     f"{region.baseline_error_rate:.0%} overall)"
                                     + (f": {region.rule}" if region.rule else "")
                                     + f"; it belongs to the region with probability "
@@ -538,6 +579,145 @@ def _collection_frame(picks: list[tuple[int, int, str]], pool: pd.DataFrame) -> 
                                                                   dtype=object))
 
 
+# --- regions of earlier iterations --------------------------------------------------------
+
+@dataclass(frozen=True)
+class FrozenRegion:
+    """A region found in an earlier iteration, kept by its member rows and its rule.
+
+    ``rows`` are positions in that iteration's training data, which later data only extends,
+    so they still point at the same rows; rows from position ``data_rows`` on arrived later.
+    """
+
+    id: int
+    iteration: int
+    rows: np.ndarray
+    data_rows: int
+    rule: str | None = None
+    description: str = ""
+
+
+RULE_TRUST = 0.8
+"""A frozen region's rule assigns new rows when, on the rows the region was found in, at
+least this share of the rows it selects were members; a looser rule would pull in outsiders,
+so new rows then go by their nearest old rows instead."""
+STILL_WEAK_LIFT = 1.1
+"""A frozen region stays weak while the lower end of the 80% Wilson interval of its current
+out-of-fold error is above this many times the baseline error."""
+COVERED_JACCARD = 0.5
+"""A frozen region that overlaps a current (or newer frozen) region this much is that
+region: it is not targeted twice."""
+
+
+def _rule_mask(rule: str, frame: pd.DataFrame) -> np.ndarray | None:
+    """Rows a rule text from :mod:`explorer.rules` selects, or None if it cannot be read.
+
+    Conditions are ``a < col <= b``, ``col > t``, ``col <= t``, ``col = v`` and ``col != v``
+    joined by ``and``, with missing numbers read as the column median and missing categories
+    as ``(missing)``, as the rule features encode them.
+    """
+    selected = np.ones(len(frame), dtype=bool)
+    for part in rule.split(" and "):
+        match = (re.fullmatch(r"(\S+) < (.+) <= (\S+)", part)
+                 or re.fullmatch(r"(.+?) (<=|>|!=|=) (.*)", part))
+        if match is None:
+            return None
+        if len(match.groups()) == 3 and match.group(2) in ("<=", ">", "!=", "="):
+            column, operator, value = match.groups()
+        else:
+            low, column, high = match.groups()
+            operator, value = "between", (low, high)
+        if column not in frame.columns:
+            return None
+        if operator in ("=", "!="):
+            text = frame[column].astype("string").fillna("(missing)").to_numpy()
+            selected &= (text == value) if operator == "=" else (text != value)
+            continue
+        numbers = pd.to_numeric(frame[column], errors="coerce").to_numpy(dtype=float)
+        numbers = np.where(np.isnan(numbers), np.nanmedian(numbers), numbers) \
+            if np.isfinite(numbers).any() else numbers
+        try:
+            bounds = [float(v.replace(",", "")) for v in
+                      (value if operator == "between" else (value,))]
+        except ValueError:
+            return None
+        if operator == "between":
+            selected &= (numbers > bounds[0]) & (numbers <= bounds[1])
+        else:
+            selected &= (numbers > bounds[0]) if operator == ">" else (numbers <= bounds[0])
+    return selected
+
+
+def frozen_members(region: FrozenRegion, frame: pd.DataFrame, features: np.ndarray
+                   ) -> tuple[np.ndarray, str]:
+    """The frozen region's rows in the current data, and how new rows were assigned.
+
+    Its own rows stay members. A row added since (position ``data_rows`` on) joins by the
+    region's rule when the rule is precise on the old rows (``RULE_TRUST``): a rule is exact
+    where it holds, while neighbours blur a region's edge. Otherwise it joins when most of
+    its ``NEIGHBOURS`` nearest old rows in ``features`` are members.
+    """
+    old = np.asarray(region.rows, dtype=int)
+    new = np.arange(region.data_rows, len(frame))
+    if new.size == 0:
+        return np.sort(old), "no new rows"
+    member = np.zeros(region.data_rows, dtype=bool)
+    member[old] = True
+    selected = _rule_mask(region.rule, frame) if region.rule else None
+    if selected is not None and selected[:region.data_rows].any():
+        precision = float(member[selected[:region.data_rows]].mean())
+        if precision >= RULE_TRUST:
+            return np.concatenate([np.sort(old), new[selected[new]]]), \
+                f"by its rule (precision {precision:.0%})"
+    k = min(NEIGHBOURS, region.data_rows)
+    near = NearestNeighbors(n_neighbors=k).fit(features[:region.data_rows]).kneighbors(
+        features[new], return_distance=False)
+    return np.concatenate([np.sort(old), new[member[near].mean(axis=1) > 0.5]]), \
+        "by nearest neighbours"
+
+
+def still_weak(frozen: list[FrozenRegion], regions: list[Region], frame: pd.DataFrame,
+               predictions: Predictions, features: np.ndarray) -> list[Region]:
+    """Frozen regions whose current out-of-fold error is still well above the baseline.
+
+    A region that received rows may no longer pass a fresh significance test (its error
+    fell, the search's threshold did not) and yet still err far more than the rest; this
+    keeps such regions in the allocation while their measured error says so. Each comes
+    back as a :class:`Region` with a new id (after ``regions``' ids), measured on current
+    rows; the newest copy of a region wins and one overlapping a current region is dropped.
+    """
+    is_error = np.asarray(predictions.is_error, dtype=bool)
+    baseline = float(is_error.mean())
+    taken = [np.asarray(r.rows, dtype=int) for r in regions]
+    next_id = max([r.id for r in regions], default=0) + 1
+    carried = []
+    for old in sorted(frozen, key=lambda r: -r.iteration):
+        rows, assigned = frozen_members(old, frame, features)
+        if any(_jaccard(rows, other) >= COVERED_JACCARD for other in taken):
+            continue
+        errors = int(is_error[rows].sum())
+        low, high = wilson_interval(errors, rows.size, level=0.8)
+        if low <= STILL_WEAK_LIFT * baseline:
+            continue
+        rate = errors / rows.size
+        carried.append(Region(
+            id=next_id, rows=rows, size=int(rows.size), error_rate=rate,
+            baseline_error_rate=baseline, lift=rate / baseline if baseline else np.inf,
+            p_value=float("nan"), heldout_error_rate=rate, heldout_size=int(rows.size),
+            heldout_interval=(low, high), compactness=float("nan"),
+            excess_errors=rows.size * (rate - baseline),
+            found_by=f"frozen R{old.id} of iteration {old.iteration}; new rows {assigned}",
+            description=old.description, rule=old.rule))
+        taken.append(rows)
+        next_id += 1
+    return carried
+
+
+def _jaccard(a: np.ndarray, b: np.ndarray) -> float:
+    union = np.union1d(a, b).size
+    return np.intersect1d(a, b).size / union if union else 0.0
+
+
 # --- the stage ------------------------------------------------------------------------------
 
 def specification(region: Region, diagnosis: Diagnosis) -> str:
@@ -553,17 +733,19 @@ def specification(region: Region, diagnosis: Diagnosis) -> str:
 def suggest_regions(regions: list[Region], frame: pd.DataFrame, schema: Schema,
                     predictions: Predictions, data_map: DataMap, *, pool=None,
                     budget: int | None = None, strategy: str = "targeted", seed: int = 0,
-                    available: np.ndarray | None = None
+                    available: np.ndarray | None = None, frozen: list[FrozenRegion] = ()
                     ) -> tuple[dict[int, Diagnosis], pd.DataFrame | None, PoolPlacement | None]:
     """Diagnose every region (filling its ``diagnosis``, ``suggested_rows`` and ``evidence``
     in place) and, with a pool, choose ``budget`` rows (default 100) to label.
 
+    ``frozen`` holds regions of earlier iterations; those :func:`still_weak` keeps are
+    diagnosed too and compete for the budget under new ids after the current regions'.
     Returns the diagnoses by region id, the collection list (None without a pool) and the
     pool's placement (None without a pool or for the random strategy).
     """
     rng = np.random.default_rng(seed)
     curve_seeds = rng.integers(2**31 - 1, size=max(1, len(regions)))
-    pool_seed, select_seed = (int(s) for s in rng.integers(2**31 - 1, size=2))
+    pool_seed, select_seed, frozen_seed = (int(s) for s in rng.integers(2**31 - 1, size=3))
     features = _feature_space(frame, schema, data_map)
     neighbours = _neighbours(features)
     diagnoses = {}
@@ -576,15 +758,26 @@ def suggest_regions(regions: list[Region], frame: pd.DataFrame, schema: Schema,
         if pool is None and diagnosis.kind == "collect":
             region.evidence += " " + specification(region, diagnosis)
         diagnoses[region.id] = diagnosis
+    carried = still_weak(list(frozen), regions, frame, predictions, features)
+    for index, region in enumerate(carried[:MAX_CURVE_REGIONS]):
+        diagnosis = diagnose_region(region, frame, schema, predictions, features,
+                                    seed=frozen_seed + index, neighbours=neighbours)
+        low, high = region.heldout_interval
+        diagnosis.evidence = (f"Still weak: {region.found_by}. Its out-of-fold error is "
+                              f"{region.error_rate:.0%} (80% interval {low:.0%}-{high:.0%}) "
+                              f"against {region.baseline_error_rate:.0%} overall. "
+                              + diagnosis.evidence)
+        diagnoses[region.id] = diagnosis
     if pool is None:
         return diagnoses, None, None
     budget = 100 if budget is None else budget
+    targets = list(regions) + carried[:MAX_CURVE_REGIONS]
     placement = None
     if strategy != "random":
-        placement = place_pool(pool, frame, schema, predictions, data_map, regions,
+        placement = place_pool(pool, frame, schema, predictions, data_map, targets,
                                seed=pool_seed)
     listing = select_rows(strategy, budget, pool.drop(columns=[schema.target], errors="ignore"),
-                          seed=select_seed, placement=placement, regions=regions,
+                          seed=select_seed, placement=placement, regions=targets,
                           diagnoses=diagnoses, available=available)
     return diagnoses, listing, placement
 

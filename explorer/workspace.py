@@ -35,7 +35,6 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from sklearn.neighbors import NearestNeighbors
 
 from . import suggest as suggest_stage
 from .analysis import Analysis, analyze
@@ -292,22 +291,17 @@ class Workspace:
         before = pd.read_csv(folder / "points.csv")["error"].to_numpy(dtype=float)
         after = analysis.predictions.error
         old = np.arange(len(before))
-        new_rows = np.arange(len(before), len(after))
-        finder = NearestNeighbors(n_neighbors=min(10, len(old))).fit(
-            analysis.map.model_space[old])
-        near = finder.kneighbors(analysis.map.model_space[new_rows], return_distance=False) \
-            if new_rows.size else np.empty((0, 1), dtype=int)
+        features = analysis.map.model_space
         regions = []
-        for region in previous["regions"]:
-            rows = np.asarray(region["rows"], dtype=int)
-            member = np.zeros(len(old), dtype=bool)
-            member[rows] = True
+        for frozen in _frozen(previous):
+            members, assigned = suggest_stage.frozen_members(frozen, analysis.data, features)
+            rows = members[members < len(before)]
             regions.append({
-                "id": region["id"], "rule": region["rule"], "size": len(rows),
-                "description": region["description"],
+                "id": frozen.id, "rule": frozen.rule, "size": len(rows),
+                "description": frozen.description,
                 "before": _rate(before[rows]), "after": _rate(after[rows]),
-                "new_rows_in_region": int((member[near].mean(axis=1) > 0.5).sum())
-                if new_rows.size else 0,
+                "new_rows_in_region": int(len(members) - len(rows)),
+                "new_rows_assigned": assigned,
             })
         groups = {}
         data = analysis.data.iloc[old]
@@ -319,16 +313,19 @@ class Workspace:
                 "overall": {"before": _rate(before), "after": _rate(after[old])},
                 "regions": regions, "groups": groups,
                 "note": "Out-of-fold error on the same rows before and after; 95% Wilson "
-                        "intervals. new_rows_in_region counts added rows whose nearest "
-                        "old rows are mostly region members."}
+                        "intervals. new_rows_in_region counts added rows that belong to the "
+                        "region: by its rule where the rule is precise, else by their "
+                        "nearest old rows (new_rows_assigned says which)."}
 
     def suggest(self, budget: int, strategy: str = "targeted") -> pd.DataFrame:
         """Write a collection list of ``budget`` unlabelled pool rows to the latest iteration.
 
         ``strategy`` is ``"targeted"`` (ours), ``"random"`` (the control: same budget, random
         rows) or ``"uncertainty"``. Retrains first when labels arrived since the last
-        iteration. Returns the list; it is also at ``iterations/N/collection_list.csv`` with
-        ``instructions.md`` beside it.
+        iteration. ``targeted`` also keeps feeding the regions of earlier iterations whose
+        current error is still well above the baseline (they are listed under the list's
+        ``still_weak`` in iteration.json). Returns the list; it is also at
+        ``iterations/N/collection_list.csv`` with ``instructions.md`` beside it.
         """
         budget = check_int(budget, name="budget", owner="Workspace.suggest", low=1)
         strategy = check_choice(strategy, name="strategy", owner="Workspace.suggest",
@@ -343,17 +340,22 @@ class Workspace:
             available[self.labels()["pool_row"].to_numpy(dtype=int)] = False
             if not available.any():
                 raise WorkspaceError("Every pool row is already labelled; add a new pool.")
-            _, listing, _ = suggest_stage.suggest_regions(
+            iterations = self.iterations
+            frozen = [f for r in iterations[:-1] for f in _frozen(r)]
+            diagnoses, listing, _ = suggest_stage.suggest_regions(
                 analysis.regions, analysis.data, analysis.schema, analysis.predictions,
                 analysis.map, pool=pool, budget=budget, strategy=strategy,
-                seed=analysis.seed + len(self.iterations), available=available)
-            record = self.iterations[-1]
+                seed=analysis.seed + len(iterations), available=available, frozen=frozen)
+            current = {r.id for r in analysis.regions}
+            record = iterations[-1]
             folder = self.path / "iterations" / str(record["iteration"])
             write_collection_csv(listing, folder / "collection_list.csv")
             _atomic_write(folder / "instructions.md",
                           suggest_stage.instructions_sheet(analysis.schema, listing))
             record["list"] = {"strategy": strategy, "budget": budget, "rows": len(listing),
-                              "created": _now()}
+                              "created": _now(),
+                              "still_weak": [{"id": i, "evidence": d.evidence}
+                                             for i, d in diagnoses.items() if i not in current]}
             _atomic_write(folder / "iteration.json", _dumps(_plain(record)))
         return listing
 
@@ -481,6 +483,14 @@ class Workspace:
             os.fsync(directory)  # the rename itself survives a power cut
         finally:
             os.close(directory)
+
+
+def _frozen(record: dict) -> list[suggest_stage.FrozenRegion]:
+    """An iteration's regions as frozen regions: rows in the data that iteration trained on."""
+    return [suggest_stage.FrozenRegion(
+        id=r["id"], iteration=record["iteration"], rows=np.asarray(r["rows"], dtype=int),
+        data_rows=record["rows"], rule=r["rule"], description=r["description"])
+        for r in record["regions"]]
 
 
 def _now() -> str:

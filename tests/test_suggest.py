@@ -11,8 +11,10 @@ from explorer.datasets import make_coverage_gap
 from explorer.embed import ModelSpace
 from explorer.export import read_collection_csv, write_collection_csv
 from explorer.model import honest_predictions, model_inputs
-from explorer.suggest import (PoolPlacement, diagnose_region, instructions_sheet,
-                              select_rows)
+from explorer.rules import RuleFeatures, best_rule
+from explorer.suggest import (Diagnosis, FrozenRegion, PoolPlacement, _collect, _rule_mask,
+                              diagnose_region, frozen_members, instructions_sheet,
+                              select_rows, still_weak)
 from explorer.types import Region
 
 
@@ -44,8 +46,24 @@ def test_thin_coverage_is_diagnosed_collect_with_a_curve():
     dataset, _ = make_coverage_gap(1200, seed=0, minority_share=0.08)
     diagnosis = _diagnose(dataset.frame, dataset.planted["rare_segment"])
     assert diagnosis.kind == "collect"
-    assert len(diagnosis.curve) >= 4 and diagnosis.interval is not None
-    assert "learning curve" in diagnosis.evidence or "curve" in diagnosis.evidence
+    sizes = [n for n, _ in diagnosis.curve]
+    assert len(sizes) == 3 and sizes == sorted(sizes) and diagnosis.interval is not None
+    assert "curve" in diagnosis.evidence and "held-out rows" in diagnosis.evidence
+    if diagnosis.suggested_rows is not None:
+        low, high = diagnosis.interval
+        assert low <= diagnosis.suggested_rows and (high is None or diagnosis.suggested_rows
+                                                    <= high)
+
+
+def test_a_region_of_coin_flip_labels_has_a_flat_curve_and_no_count():
+    frame = _blobs(1500, seed=4)
+    rows = np.flatnonzero(frame["x2"] > 0.5)
+    frame.loc[rows, "label"] = np.random.default_rng(5).integers(0, 2, rows.size)
+    schema = infer_schema(frame, target="label")
+    predictions = honest_predictions(frame, schema, seed=0)
+    diagnosis = _collect(_region(rows, predictions), frame, schema, seed=0)
+    assert diagnosis.flat and diagnosis.suggested_rows is None
+    assert "flat" in diagnosis.evidence and "no count" in diagnosis.evidence
 
 
 def test_flipped_labels_are_diagnosed_relabel_with_rows_to_review():
@@ -88,8 +106,6 @@ def test_targeted_selection_prefers_region_rows_without_near_duplicates():
     pool = pd.DataFrame({"x1": placement.model_space[:, 0].astype(float), "city": "north"})
     predictions = type("P", (), {"is_error": np.zeros(10, bool)})
     region = _region(np.arange(5), predictions)
-    from explorer.suggest import Diagnosis
-
     diagnoses = {1: Diagnosis(1, "collect", "", curve_params=(0.5, 0.3))}
     listing = select_rows("targeted", 60, pool, seed=0, placement=placement, regions=[region],
                           diagnoses=diagnoses)
@@ -133,3 +149,82 @@ def test_instructions_name_the_classes_and_say_what_to_do_when_unsure():
 def test_unknown_strategy_is_a_clear_error():
     with pytest.raises(ValueError, match="strategy"):
         select_rows("cleverest", 5, pd.DataFrame({"x": [1.0]}), seed=0)
+
+
+# --- frozen regions (regions of earlier iterations) ----------------------------------------
+
+def test_rule_text_selects_the_rows_the_rule_selected():
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame({"age": rng.integers(18, 90, 800),
+                          "city": rng.choice(["north", "south", "east"], 800),
+                          "score": rng.integers(0, 100, 800).astype(float)})
+    frame.loc[::17, "score"] = np.nan
+    members = ((frame["age"] > 60) & (frame["city"] != "east")).to_numpy() | \
+        ((frame["score"] <= 20) & (frame["age"] <= 40)).to_numpy()
+    schema = infer_schema(frame.assign(label=members.astype(int)), target="label")
+    features = RuleFeatures.from_frame(frame, schema)
+    rule = best_rule(features, members, seed=0)
+    assert rule is not None and " and " in rule.text
+    np.testing.assert_array_equal(_rule_mask(rule.text, frame), rule.selected)
+    assert _rule_mask("height > 2", frame) is None  # unknown column: fall back to neighbours
+
+
+def test_new_rows_join_a_frozen_region_by_its_rule_when_it_is_precise_else_by_neighbours():
+    rng = np.random.default_rng(1)
+    frame = pd.DataFrame({"x": rng.uniform(-1, 1, 600), "y": rng.uniform(-1, 1, 600)})
+    features = frame.to_numpy()
+    old = np.flatnonzero(frame["x"].to_numpy()[:500] > 0.5)
+    new_in = 500 + np.flatnonzero(frame["x"].to_numpy()[500:] > 0.5)
+    precise = FrozenRegion(id=1, iteration=0, rows=old, data_rows=500, rule="x > 0.5")
+    members, how = frozen_members(precise, frame, features)
+    assert "rule" in how and set(members) == set(old) | set(new_in)
+    loose = FrozenRegion(id=1, iteration=0, rows=old, data_rows=500, rule="x > 0")
+    members, how = frozen_members(loose, frame, features)
+    assert "neighbours" in how
+    added = set(members) - set(old)
+    assert len(added ^ set(new_in)) <= 3  # neighbours blur the edge a little, not the rule
+
+
+def _errors(n: int, rates: dict[tuple[int, int], float], seed: int):
+    """A predictions stand-in whose errors have the given rate in each row range."""
+    rng = np.random.default_rng(seed)
+    is_error = rng.random(n) < 0.1
+    for (start, stop), rate in rates.items():
+        is_error[start:stop] = rng.random(stop - start) < rate
+    return type("P", (), {"is_error": is_error})
+
+
+def test_still_weak_keeps_frozen_regions_above_the_baseline_and_drops_the_rest():
+    frame = pd.DataFrame({"x": np.arange(1000.0)})
+    features = frame.to_numpy()
+    predictions = _errors(1000, {(0, 100): 0.4, (100, 200): 0.1, (200, 300): 0.5}, seed=0)
+    frozen = [FrozenRegion(id=1, iteration=0, rows=np.arange(0, 100), data_rows=1000),
+              FrozenRegion(id=2, iteration=0, rows=np.arange(100, 200), data_rows=1000),
+              FrozenRegion(id=3, iteration=0, rows=np.arange(200, 300), data_rows=1000)]
+    current = [_region(np.arange(210, 300), predictions)]  # region 3 was found again
+    kept = still_weak(frozen, current, frame, predictions, features)
+    assert [r.found_by.split(";")[0] for r in kept] == ["frozen R1 of iteration 0"]
+    assert kept[0].id == current[0].id + 1 and kept[0].size == 100
+    assert kept[0].heldout_interval[0] > 1.1 * kept[0].baseline_error_rate
+
+
+def test_a_still_weak_frozen_region_shares_the_budget_by_expected_gain():
+    n = 400
+    rng = np.random.default_rng(0)
+    space = rng.standard_normal((n, 3))
+    coverage = np.zeros((n, 2))
+    coverage[:200, 0], coverage[200:, 1] = 0.9, 0.9
+    placement = PoolPlacement(model_space=space, coords=space[:, :2],
+                              probabilities=rng.dirichlet([1, 1], n), coverage=coverage,
+                              region_ids=(1, 2))
+    predictions = type("P", (), {"is_error": np.zeros(10, bool)})
+    regions = [_region(np.arange(5), predictions), _region(np.arange(5), predictions)]
+    regions[1].id, regions[1].found_by = 2, "frozen R4 of iteration 0; new rows by its rule"
+    diagnoses = {1: Diagnosis(1, "collect", "", curve_params=(0.3, 0.3)),
+                 2: Diagnosis(2, "collect", "", curve_params=(0.6, 0.3))}
+    listing = select_rows("targeted", 60, pd.DataFrame({"x": space[:, 0]}), seed=0,
+                          placement=placement, regions=regions, diagnoses=diagnoses)
+    counts = listing["region"].value_counts()
+    assert counts[2] > counts[1] > 0  # the steeper (weaker) frozen region gets more
+    reason = listing.loc[listing["region"] == 2, "reason"].iloc[0]
+    assert "frozen R4 of iteration 0, still weak" in reason

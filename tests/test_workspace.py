@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -34,14 +35,16 @@ def workspace(tmp_path, gap):
 
 @pytest.fixture(scope="module")
 def looped(tmp_path_factory, gap):
-    """One workspace taken through suggest -> simulate -> retrain (shared: it costs maps)."""
+    """One workspace taken through suggest -> simulate -> retrain -> suggest (shared: it costs
+    maps); the second list is chosen with iteration 0's regions frozen."""
     dataset, pool = gap
     ws = Workspace.create(tmp_path_factory.mktemp("loop") / "ws", dataset.frame,
                           target="label", pool=pool, hidden_label="label", seed=0)
     listing = ws.suggest(40)
     report = ws.simulate_annotation()
     record = ws.retrain()
-    return ws, listing, report, record
+    second = ws.suggest(40)
+    return ws, listing, report, record, second
 
 
 def _labelled(ws: Workspace, rows, labels) -> pd.DataFrame:
@@ -51,7 +54,7 @@ def _labelled(ws: Workspace, rows, labels) -> pd.DataFrame:
 
 
 def test_suggest_writes_a_list_without_the_hidden_label(looped):
-    ws, listing, _, _ = looped
+    ws, listing, *_ = looped
     assert len(listing) == 40 and listing["label"].isna().all()
     folder = ws.path / "iterations" / "0"
     assert (folder / "collection_list.csv").exists() and (folder / "instructions.md").exists()
@@ -59,7 +62,7 @@ def test_suggest_writes_a_list_without_the_hidden_label(looped):
 
 
 def test_simulated_annotator_reads_the_hidden_column(looped, gap):
-    ws, listing, report, _ = looped
+    ws, listing, report, *_ = looped
     _, pool = gap
     assert len(report.accepted) == 40 and report.rejected.empty
     labels = ws.labels()
@@ -68,7 +71,7 @@ def test_simulated_annotator_reads_the_hidden_column(looped, gap):
 
 
 def test_retrain_compares_the_frozen_regions_of_the_previous_iteration(looped):
-    ws, _, _, record = looped
+    ws, _, _, record, _ = looped
     assert record["iteration"] == 1 and record["rows"] == 540
     comparison = record["comparison"]
     previous = ws.iterations[0]
@@ -77,9 +80,32 @@ def test_retrain_compares_the_frozen_regions_of_the_previous_iteration(looped):
         assert region["size"] == len(frozen["rows"])
         low, high = region["after"]["interval"]
         assert low <= region["after"]["error_rate"] <= high
+        assert region["new_rows_assigned"].startswith("by ")
     assert comparison["overall"]["before"]["rows"] == 500
     status = ws.status()
     assert status["labels"] == 40 and len(status["iterations"]) == 2
+
+
+def test_the_second_list_skips_labelled_rows_and_records_still_weak_regions(looped):
+    ws, first, _, _, second = looped
+    assert len(second) == 40 and not set(second["row"]) & set(first["row"])
+    still_weak = ws.iterations[1]["list"]["still_weak"]
+    current = {r["id"] for r in ws.iterations[1]["regions"]}
+    assert all(item["id"] not in current and item["evidence"].startswith("Still weak")
+               for item in still_weak)
+
+
+def test_selection_never_reads_the_hidden_labels(looped, tmp_path):
+    """The same workspace with the pool's hidden labels shuffled chooses the same rows."""
+    ws, *_, second = looped
+    copy = tmp_path / "shuffled"
+    shutil.copytree(ws.path, copy)
+    pool = pd.read_parquet(copy / "pool.parquet")
+    pool["label"] = np.random.default_rng(0).permutation(pool["label"].to_numpy())
+    pool.to_parquet(copy / "pool.parquet", index=False)
+    again = Workspace.open(copy).suggest(40)
+    pd.testing.assert_frame_equal(again[["row", "region", "priority"]],
+                                  second[["row", "region", "priority"]])
 
 
 def test_ingest_is_idempotent(workspace):
