@@ -44,7 +44,7 @@ def open_page(page: str | None = None, **session) -> AppTest:
     for key, value in session.items():
         at.session_state[key] = value
     if page:
-        at.switch_page(f"pages/{page}.py")
+        at.switch_page(f"views/{page}.py")
     at.run()
     assert not at.exception, [e.value for e in at.exception]
     return at

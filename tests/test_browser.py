@@ -107,13 +107,14 @@ def shots(tmp_path):
     extra = os.environ.get("EXPLORER_SCREENSHOTS")
 
     def take(page, name: str) -> None:
+        page.locator("[data-testid='stStatusWidget']").wait_for(state="hidden")  # run done
         # Streamlit scrolls inside its main container, so a full-page screenshot would cut
         # it at the viewport: grow the viewport to the content's height for the shot.
         height = page.evaluate(
             "() => document.querySelector('[data-testid=\"stMain\"]').scrollHeight")
         page.set_viewport_size({"width": VIEWPORT["width"],
                                 "height": max(VIEWPORT["height"], min(int(height), 8000))})
-        page.wait_for_timeout(800)
+        page.wait_for_timeout(1500)  # tables and charts draw after their text
         path = tmp_path / f"{name}.png"
         page.screenshot(path=str(path))
         page.set_viewport_size(VIEWPORT)
@@ -161,11 +162,13 @@ def test_analyse_select_and_download(server, shots, planted_analysis):
             shots(page, "3-regions")
 
             for number, (name, text) in enumerate([
-                    ("collect", "What each region needs"),
-                    ("loop", "The loop needs an unlabelled pool"),
-                    ("report", "Download the HTML report")], start=4):
+                    ("collect", "Specification: rows to collect"),
+                    ("loop", "Choose data with a pool"),
+                    ("report", "report.html is")], start=4):  # each page's last element
                 page.goto(f"{server}/{name}")
                 page.get_by_text(text).first.wait_for()
+                if page.locator("[data-testid='stDataFrame']").count():
+                    page.locator("[data-testid='stDataFrame'] canvas").first.wait_for()
                 shots(page, f"{number}-{name}")
         finally:
             browser.close()

@@ -242,7 +242,7 @@ def require_analysis() -> explorer.Analysis:
     settings = current_settings()
     analysis = run_analysis(settings)
     if analysis is None:
-        st.page_link("pages/data.py", label="Change the data or columns", icon="🗂️")
+        st.page_link("views/data.py", label="Change the data or columns", icon="🗂️")
         st.stop()
     return analysis
 
@@ -250,9 +250,9 @@ def require_analysis() -> explorer.Analysis:
 def data_caption(settings: Settings, analysis: explorer.Analysis) -> None:
     """One line under each page title: which data, which model, how wrong overall."""
     p = analysis.predictions
-    model = "given predictions" if p.source == "given" else "baseline model, out-of-fold"
     st.caption(f"**{settings.title}** · {len(analysis.data):,} rows · target "
-               f"`{settings.target}` · {model} ({p.score_name} {p.score:.3f}) · "
+               f"`{settings.target}` · predictions: {p.source} "
+               f"({p.score_name} {p.score:.3f}) · "
                f"baseline error rate {analysis.baseline_error_rate:.1%}")
 
 

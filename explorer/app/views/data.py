@@ -115,7 +115,7 @@ cols[3].metric("Pool rows", f"{len(analysis.pool):,}" if analysis.pool is not No
 for note in analysis.notes:
     st.caption(f"Note: {note}")
 links = st.columns(3)
-links[0].page_link("pages/map.py", label="See the map", icon=":material/scatter_plot:")
-links[1].page_link("pages/regions.py", label="Read the regions", icon=":material/target:")
-links[2].page_link("pages/collect.py", label="Plan what to collect",
+links[0].page_link("views/map.py", label="See the map", icon=":material/scatter_plot:")
+links[1].page_link("views/regions.py", label="Read the regions", icon=":material/target:")
+links[2].page_link("views/collect.py", label="Plan what to collect",
                    icon=":material/playlist_add:")

@@ -28,7 +28,7 @@ if not settings.pool:
     st.info("The loop needs an unlabelled pool to pick rows from. Add one on the Data page, "
             "or choose the built-in **coverage gap** dataset, whose pool has hidden true "
             "labels so a simulated annotator can run the whole loop.")
-    st.page_link("pages/data.py", label="Choose data with a pool", icon="🗂️")
+    st.page_link("views/data.py", label="Choose data with a pool", icon="🗂️")
     st.stop()
 
 try:
