@@ -356,7 +356,7 @@ def _add_demo(subparsers) -> None:
 
 def _run_demo(args, out: TextIO, err: TextIO) -> int:
     from .demo import demo_report_html, run_bias_demo  # heavy: only this command needs it
-    from .export import _atomic_write
+    from .files import write_text_atomically
 
     def progress(message: str, fraction: float) -> None:
         err.write(f"[{fraction:4.0%}] {message}\n")
@@ -370,7 +370,7 @@ def _run_demo(args, out: TextIO, err: TextIO) -> int:
     if args.out is not None:
         try:
             args.out.mkdir(parents=True, exist_ok=True)
-            _atomic_write(args.out / "report.html", demo_report_html(demo))
+            write_text_atomically(args.out / "report.html", demo_report_html(demo))
         except OSError as exc:
             raise ExplorerError(f"Could not write the demo report to '{args.out}': "
                                 f"{exc.strerror or exc}. Choose a folder you can write "

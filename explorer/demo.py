@@ -353,11 +353,11 @@ def _step_gap(split: BiasedSplit, gaps: dict[str, GroupGap], verdict: str) -> De
 
 def demo_report_html(demo: BiasDemo) -> str:
     """One self-contained page with every step (plotly.js inlined; data text escaped)."""
-    from .export import _CSS
+    from .export import REPORT_CSS
 
     e = html.escape
     parts = ["<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>Bias demo"
-             f"</title><style>{_CSS}</style></head><body><main><h1>Bias is a property of the "
+             f"</title><style>{REPORT_CSS}</style></head><body><main><h1>Bias is a property of the "
              f"data</h1><p>{e(demo.split.description)}</p><p class='diagnosis'><b>Verdict.</b> "
              f"{e(demo.verdict)}</p>"]
     for index, step in enumerate(demo.steps):

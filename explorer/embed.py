@@ -32,6 +32,7 @@ from sklearn.preprocessing import (FunctionTransformer, OneHotEncoder, QuantileT
 
 from .data import Schema
 from .errors import DataError, check_int
+from .files import replace_atomically
 from .types import DataMap, Predictions
 
 __all__ = ["ModelSpace", "UmapMap", "build_map", "default_cache_dir", "place_points"]
@@ -230,18 +231,19 @@ def build_map(frame: pd.DataFrame, schema: Schema, predictions: Predictions, *, 
                        from_cache=True, params=params, encoder=space)
     mapper = UmapMap(n_neighbors=15, min_dist=0.1, sample_size=sample_size, random_state=seed)
     coords = mapper.fit_transform(matrix)
-    _save_atomically(path, coords)
+    _save_to_cache(path, coords)
     return DataMap(coords=coords, model_space=matrix, n_fitted=len(mapper.fitted_rows_),
                    from_cache=False, params=params, encoder=space)
 
 
-def _save_atomically(path: Path, array: np.ndarray) -> None:
-    """Write then rename, so a crash never leaves a half-written map in the cache."""
+def _save_to_cache(path: Path, array: np.ndarray) -> None:
+    """Store a map in the cache; a crash never leaves half a map there."""
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        temporary = path.with_suffix(f".{os.getpid()}.tmp")
-        with open(temporary, "wb") as handle:
-            np.save(handle, array, allow_pickle=False)
-        os.replace(temporary, path)
+        def write(temporary: Path) -> None:
+            with open(temporary, "wb") as handle:  # a handle: np.save would append ".npy"
+                np.save(handle, array, allow_pickle=False)
+
+        replace_atomically(path, write)
     except OSError:
         pass  # a read-only cache only costs speed, never the analysis

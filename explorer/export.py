@@ -11,11 +11,7 @@ from __future__ import annotations
 import dataclasses
 import html
 import io
-import json
 import math
-import os
-import re
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -24,6 +20,7 @@ import plotly.io as pio
 
 from . import charts
 from .errors import ExplorerError
+from .files import json_text, plain, write_text_atomically
 
 __all__ = ["save_analysis", "output_names", "regions_to_dict", "write_collection_csv", "read_collection_csv",
            "render_report", "FORMAT_VERSION"]
@@ -59,47 +56,18 @@ def save_analysis(analysis, out_dir: Path) -> Path:
     out_dir = Path(out_dir)
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
-        _atomic_write(out_dir / "regions.json", _dumps(regions_to_dict(analysis)))
-        _atomic_write(out_dir / "points.csv", analysis.points.to_csv(index=False))
+        write_text_atomically(out_dir / "regions.json", json_text(regions_to_dict(analysis)))
+        write_text_atomically(out_dir / "points.csv", analysis.points.to_csv(index=False))
         collection = out_dir / "collection_list.csv"
         if analysis.collection_list is not None:
             write_collection_csv(analysis.collection_list, collection)
         else:  # a list left by an earlier run with a pool would point at other regions
             collection.unlink(missing_ok=True)
-        _atomic_write(out_dir / "report.html", render_report(analysis))
+        write_text_atomically(out_dir / "report.html", render_report(analysis))
     except OSError as exc:
         raise ExplorerError(f"Could not write the results to '{out_dir}': "
                             f"{exc.strerror or exc}. Choose a folder you can write to.") from None
     return out_dir
-
-
-_INT_LIST = re.compile(r"\[\n\s*(-?\d+(?:,\n\s*-?\d+)*)\n\s*\]")
-"""An indented list of integers; the newlines keep it from matching text inside a string."""
-
-
-def _dumps(document: dict) -> str:
-    """Indented, strict JSON with integer lists (row positions) kept on one line.
-
-    Indenting every row position would put a 100,000-row region on 100,000 lines.
-    """
-    text = json.dumps(document, indent=2, allow_nan=False)
-    return _INT_LIST.sub(lambda m: "[" + ", ".join(m.group(1).replace(",", " ").split()) + "]",
-                         text) + "\n"
-
-
-def _atomic_write(path: Path, text: str, *, encoding: str = "utf-8") -> None:
-    """Write text to a temporary file beside ``path`` and move it into place."""
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.",
-                                         suffix=".tmp")
-    try:
-        # newline="" keeps the text's own line endings (CSV quoting depends on them).
-        with os.fdopen(handle, "w", encoding=encoding, newline="") as stream:
-            stream.write(text)
-        os.chmod(temporary, 0o644)  # mkstemp makes 0600 files; results are meant to be shared
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
 
 
 def regions_to_dict(analysis) -> dict:
@@ -123,7 +91,7 @@ def regions_to_dict(analysis) -> dict:
         "notes": list(analysis.notes),
         "regions": [_region_to_dict(region) for region in analysis.regions],
     }
-    return _plain(document)
+    return plain(document)
 
 
 def _region_to_dict(region) -> dict:
@@ -154,22 +122,6 @@ def _region_to_dict(region) -> dict:
     }
 
 
-def _plain(value):
-    """Convert numpy scalars and arrays to Python types and non-finite floats to None."""
-    if isinstance(value, dict):
-        return {str(key): _plain(item) for key, item in value.items()}
-    if isinstance(value, (list, tuple, np.ndarray)):
-        return [_plain(item) for item in (value.tolist() if isinstance(value, np.ndarray)
-                                          else value)]
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if value is None or isinstance(value, (bool, int, float, str)):
-        return value
-    return str(value)  # e.g. a pandas Timestamp as a class label
-
-
 def _escape_cell(value):
     if isinstance(value, str) and (value == "" or value.startswith(FORMULA_PREFIXES + (_ESCAPE,))):
         return _ESCAPE + value  # "" too, so an empty text differs from a missing value
@@ -194,7 +146,7 @@ def write_collection_csv(frame: pd.DataFrame, path) -> Path:
     buffer = io.StringIO()
     # CRLF rows as RFC 4180 says; it also makes the csv writer quote cells holding a lone \r.
     safe.to_csv(buffer, index=False, lineterminator="\r\n")
-    _atomic_write(path, buffer.getvalue(), encoding=CSV_ENCODING)
+    write_text_atomically(path, buffer.getvalue(), encoding=CSV_ENCODING)
     return path
 
 
@@ -227,7 +179,7 @@ _DIAGNOSES = {
     "add_information": "Add information: new features or a different measurement",
 }
 
-_CSS = """
+REPORT_CSS = """
 body{font:15px/1.5 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:#1d2330;
  background:#f6f7f9;margin:0}
 main{max-width:1080px;margin:0 auto;padding:24px 20px 60px}
@@ -279,7 +231,7 @@ def render_report(analysis) -> str:
     parts = [
         f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
         f"<meta name='viewport' content='width=device-width,initial-scale=1'>"
-        f"<title>Failure regions: {e(schema.target)}</title><style>{_CSS}</style></head>"
+        f"<title>Failure regions: {e(schema.target)}</title><style>{REPORT_CSS}</style></head>"
         f"<body><main><h1>Where the model fails: predicting <code>{e(schema.target)}</code>"
         f"</h1><section class='summary'>",
         *(f"<div><b>{e(k)}</b>{e(v)}</div>" for k, v in facts),

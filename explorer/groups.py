@@ -29,7 +29,7 @@ import pandas as pd
 from fairlearn.metrics import MetricFrame, count
 
 from .errors import DataError
-from .model import _key
+from .model import label_key
 from .regions import wilson_interval
 
 __all__ = ["GroupGap", "GroupReport", "group_metrics", "largest_gap", "gap_between", "region_overlap",
@@ -82,11 +82,11 @@ def group_labels(frame: pd.DataFrame, column: str) -> pd.Series:
 
 
 def _error_rate(y_true, y_pred) -> float:
-    return float(np.mean([_key(t) != _key(p) for t, p in zip(y_true, y_pred)]))
+    return float(np.mean([label_key(t) != label_key(p) for t, p in zip(y_true, y_pred)]))
 
 
 def _error_count(y_true, y_pred) -> int:
-    return int(sum(_key(t) != _key(p) for t, p in zip(y_true, y_pred)))
+    return int(sum(label_key(t) != label_key(p) for t, p in zip(y_true, y_pred)))
 
 
 def group_metrics(truth, predicted, frame: pd.DataFrame, groups, *,

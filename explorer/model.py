@@ -22,7 +22,7 @@ from .errors import DataError
 from .types import Predictions
 
 __all__ = ["baseline_model", "honest_predictions", "model_inputs", "row_errors",
-           "encode_target"]
+           "encode_target", "label_key"]
 
 N_SPLITS = 5
 SINGLE_THREAD_BELOW = 20_000
@@ -65,11 +65,11 @@ def encode_target(values: pd.Series, schema: Schema) -> np.ndarray:
     """Class labels as positions in ``schema.classes`` (regression: the values as floats)."""
     if not schema.is_classification:
         return values.to_numpy(dtype=float)
-    position = {_key(c): i for i, c in enumerate(schema.classes)}
-    return np.array([position.get(_key(v), -1) for v in values], dtype=int)
+    position = {label_key(c): i for i, c in enumerate(schema.classes)}
+    return np.array([position.get(label_key(v), -1) for v in values], dtype=int)
 
 
-def _key(value) -> str:
+def label_key(value) -> str:
     """Compare labels across dtypes: 1, 1.0 and "1" read from a CSV are the same class."""
     if isinstance(value, (float, np.floating)) and float(value).is_integer():
         value = int(value)
@@ -80,7 +80,7 @@ def row_errors(truth: np.ndarray, predicted: np.ndarray, schema: Schema
                ) -> tuple[np.ndarray, np.ndarray]:
     """Per-row loss and the boolean the region search counts (see ``Predictions``)."""
     if schema.is_classification:
-        wrong = np.array([_key(t) != _key(p) for t, p in zip(truth, predicted)])
+        wrong = np.array([label_key(t) != label_key(p) for t, p in zip(truth, predicted)])
         return wrong.astype(float), wrong
     loss = np.abs(truth.astype(float) - predicted.astype(float))
     return loss, loss > np.quantile(loss, REGRESSION_ERROR_QUANTILE)
@@ -133,8 +133,8 @@ def _given_predictions(frame: pd.DataFrame, schema: Schema, truth: np.ndarray) -
     predicted = frame[schema.prediction].to_numpy()
     probabilities = None
     if schema.is_classification:
-        known = {_key(c) for c in schema.classes}
-        unknown = sum(_key(p) not in known for p in predicted)
+        known = {label_key(c) for c in schema.classes}
+        unknown = sum(label_key(p) not in known for p in predicted)
         if unknown > len(predicted) / 2:
             raise DataError(f"{unknown} of {len(predicted)} values in the prediction column "
                             f"'{schema.prediction}' are not classes of '{schema.target}' "

@@ -13,11 +13,7 @@ so its p-value is optimistic; :data:`SELECTION_CAVEAT` says so wherever it is sh
 
 from __future__ import annotations
 
-import fcntl
 import json
-import os
-import tempfile
-from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -25,6 +21,7 @@ from scipy.stats import fisher_exact
 
 from .describe import describe_regions
 from .errors import ParameterError, WorkspaceError
+from .files import exclusive_lock, json_text, write_text_atomically
 from .regions import wilson_interval
 from .rules import RuleFeatures
 from .types import Region
@@ -36,6 +33,7 @@ SELECTION_CAVEAT = ("The p-value tests this selection against the rest of the ro
                     "data before acting on it.")
 
 USER_REGIONS_FILE = "user_regions.json"
+LOCK_TIMEOUT = 30.0
 
 
 def describe_selection(analysis, rows, *, region_id: int = -1) -> Region:
@@ -95,19 +93,6 @@ def describe_selection(analysis, rows, *, region_id: int = -1) -> Region:
     return region
 
 
-@contextmanager
-def _locked(folder: Path):
-    """Hold an exclusive lock on the folder's user regions while reading and rewriting them,
-    so two browser tabs saving at once both keep their region."""
-    folder.mkdir(parents=True, exist_ok=True)
-    with open(folder / f".{USER_REGIONS_FILE}.lock", "w") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
-
-
 def load_user_regions(folder) -> list[dict]:
     """Return the saved user regions of a project folder (``[]`` when none were saved).
 
@@ -132,7 +117,9 @@ def save_user_region(folder, region: Region, name: str) -> dict:
     """
     name = name.strip() or f"selection of {region.size} rows"
     folder = Path(folder)
-    with _locked(folder):
+    folder.mkdir(parents=True, exist_ok=True)
+    with exclusive_lock(folder / f".{USER_REGIONS_FILE}.lock", timeout=LOCK_TIMEOUT,
+                        busy_message="Another tab is saving a region; try again."):
         regions = load_user_regions(folder)
         entry = {"id": max((r["id"] for r in regions), default=0) + 1, "name": name,
                  "description": region.description, "rule": region.rule,
@@ -140,8 +127,6 @@ def save_user_region(folder, region: Region, name: str) -> dict:
                  "p_value": float(region.p_value),
                  "rows": [int(r) for r in region.rows]}
         regions.append(entry)
-        handle, temporary = tempfile.mkstemp(dir=folder, suffix=".tmp")
-        with os.fdopen(handle, "w", encoding="utf-8") as stream:
-            json.dump({"version": 1, "regions": regions}, stream)
-        os.replace(temporary, folder / USER_REGIONS_FILE)
+        write_text_atomically(folder / USER_REGIONS_FILE,
+                              json_text({"version": 1, "regions": regions}))
     return entry

@@ -21,14 +21,11 @@ iteration can be measured again in the next.
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
 import json
 import os
 import shutil
 import tempfile
-import time
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -40,9 +37,9 @@ from . import suggest as suggest_stage
 from .analysis import Analysis, analyze
 from .data import check_pool, infer_schema, read_table
 from .errors import IngestError, WorkspaceError, check_choice, check_int
-from .export import (_atomic_write, _dumps, _plain, read_collection_csv,
-                     write_collection_csv)
-from .model import _key
+from .export import read_collection_csv, write_collection_csv
+from .files import exclusive_lock, json_text, replace_atomically, write_text_atomically
+from .model import label_key
 from .regions import wilson_interval
 
 __all__ = ["Workspace", "IngestReport"]
@@ -135,10 +132,10 @@ class Workspace:
             _write_parquet(frame, path / "data.parquet")
             if pool_frame is not None:
                 _write_parquet(pool_frame, path / "pool.parquet")
-            _atomic_write(path / "workspace.json", _dumps({
+            write_text_atomically(path / "workspace.json", json_text({
                 "version": FORMAT_VERSION, "target": target, "groups": list(schema.groups),
                 "seed": seed, "hidden_label": hidden_label, "task": schema.task,
-                "classes": [_key(c) for c in schema.classes],
+                "classes": [label_key(c) for c in schema.classes],
                 "created": _now()}))
         except OSError as exc:
             raise WorkspaceError(f"Could not create the workspace at '{path}': "
@@ -216,26 +213,12 @@ class Workspace:
 
     # --- writing -----------------------------------------------------------------------------
 
-    @contextmanager
     def _lock(self, timeout: float = LOCK_TIMEOUT):
-        """Hold the workspace's exclusive writer lock (fcntl), waiting up to ``timeout``."""
-        self.settings  # noqa: B018
-        handle = open(self.path / ".lock", "a+")
-        try:
-            deadline = time.monotonic() + timeout
-            while True:
-                try:
-                    fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                    break
-                except BlockingIOError:
-                    if time.monotonic() > deadline:
-                        raise WorkspaceError(
-                            f"The workspace '{self.path}' is locked by another writer; wait "
-                            f"for it to finish and try again.") from None
-                    time.sleep(0.1)
-            yield
-        finally:
-            handle.close()
+        """Hold the workspace's exclusive writer lock, waiting up to ``timeout`` seconds."""
+        self.settings  # noqa: B018  (a folder that is not a workspace fails here, clearly)
+        return exclusive_lock(self.path / ".lock", timeout=timeout, busy_message=(
+            f"The workspace '{self.path}' is locked by another writer; wait for it to finish "
+            f"and try again."))
 
     def _analyze(self) -> Analysis:
         """The analysis of the current training data (kept in memory per label count)."""
@@ -278,7 +261,7 @@ class Workspace:
             staging = Path(tempfile.mkdtemp(dir=self.path / "iterations", prefix=f".{number}."))
             try:
                 analysis.save(staging)
-                _atomic_write(staging / "iteration.json", _dumps(_plain(record)))
+                write_text_atomically(staging / "iteration.json", json_text(record))
                 os.replace(staging, final)
             except BaseException:
                 shutil.rmtree(staging, ignore_errors=True)
@@ -350,13 +333,13 @@ class Workspace:
             record = iterations[-1]
             folder = self.path / "iterations" / str(record["iteration"])
             write_collection_csv(listing, folder / "collection_list.csv")
-            _atomic_write(folder / "instructions.md",
+            write_text_atomically(folder / "instructions.md",
                           suggest_stage.instructions_sheet(analysis.schema, listing))
             record["list"] = {"strategy": strategy, "budget": budget, "rows": len(listing),
                               "created": _now(),
                               "still_weak": [{"id": i, "evidence": d.evidence}
                                              for i, d in diagnoses.items() if i not in current]}
-            _atomic_write(folder / "iteration.json", _dumps(_plain(record)))
+            write_text_atomically(folder / "iteration.json", json_text(record))
         return listing
 
     def latest_list(self) -> Path:
@@ -430,7 +413,7 @@ class Workspace:
             if pd.isna(label) or str(label).strip() == "":
                 skipped += 1
                 continue
-            label = _key(label)
+            label = label_key(label)
 
             def reject(reason):
                 rejected.append({"line": line, "row": frame["row"].iloc[position],
@@ -460,7 +443,7 @@ class Workspace:
                 continue
             seen[row] = label
             if row in recorded:
-                if _key(recorded[row]) == label:
+                if label_key(recorded[row]) == label:
                     unchanged += 1
                 else:
                     reject(f"row {row} already has the label {recorded[row]!r}; a recorded "
@@ -477,7 +460,7 @@ class Workspace:
         number = 1 + max([int(p.stem.split("-")[1]) for p in folder.glob("batch-*.csv")],
                          default=0)
         path = folder / f"batch-{number:06d}.csv"
-        _atomic_write(path, batch.to_csv(index=False))
+        write_text_atomically(path, batch.to_csv(index=False))
         directory = os.open(folder, os.O_RDONLY)
         try:
             os.fsync(directory)  # the rename itself survives a power cut
@@ -498,14 +481,12 @@ def _now() -> str:
 
 
 def _write_parquet(frame: pd.DataFrame, path: Path) -> None:
-    temporary = path.with_name(f".{path.name}.tmp")
-    frame.to_parquet(temporary, index=False)
-    os.replace(temporary, path)
+    replace_atomically(path, lambda temporary: frame.to_parquet(temporary, index=False))
 
 
 def _typed_labels(labels: pd.Series, like: pd.Series) -> pd.Series:
     """Recorded (text) labels in the data's label dtype: the class whose key matches."""
-    by_key = {_key(v): v for v in like.dropna().unique()}
+    by_key = {label_key(v): v for v in like.dropna().unique()}
     if pd.api.types.is_numeric_dtype(like) and not by_key.keys() >= set(labels):
         return pd.to_numeric(labels).astype(like.dtype)
     return pd.Series([by_key.get(v, v) for v in labels], dtype=like.dtype)
@@ -517,7 +498,7 @@ def _same(original, given) -> bool:
     if isinstance(original, (int, float, np.number)) and not isinstance(original, bool):
         number = pd.to_numeric(pd.Series([given]), errors="coerce").iloc[0]
         return bool(np.isclose(float(original), number, rtol=1e-9, atol=1e-12))
-    return _key(original) == _key(given)
+    return label_key(original) == label_key(given)
 
 
 def _rate(errors: np.ndarray) -> dict:
