@@ -21,6 +21,7 @@ import plotly.io as pio
 from . import charts
 from .errors import ExplorerError
 from .files import json_text, plain, write_text_atomically
+from .suggest import DIAGNOSIS_TITLES
 
 __all__ = ["save_analysis", "output_names", "regions_to_dict", "write_collection_csv", "read_collection_csv",
            "render_report", "FORMAT_VERSION"]
@@ -173,12 +174,6 @@ def read_collection_csv(path, *, text_columns=()) -> pd.DataFrame:
     return pd.DataFrame(result, columns=raw.columns)
 
 
-_DIAGNOSES = {
-    "collect": "Collect more rows like these",
-    "relabel": "Review the labels of these rows",
-    "add_information": "Add information: new features or a different measurement",
-}
-
 REPORT_CSS = """
 body{font:15px/1.5 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:#1d2330;
  background:#f6f7f9;margin:0}
@@ -285,7 +280,7 @@ def _region_html(region, is_classification: bool) -> str:
              f"<p class='description'>{e(region.description)}</p><table>{table}"
              f"<tr><th>Rule</th><td>{rule}</td></tr></table>"]
     if region.diagnosis:
-        advice = _DIAGNOSES.get(region.diagnosis, region.diagnosis)
+        advice = DIAGNOSIS_TITLES.get(region.diagnosis, region.diagnosis)
         more = (f" About {region.suggested_rows:,} more labelled rows are suggested."
                 if region.suggested_rows else "")
         evidence = f"<br><span class='muted'>{e(region.evidence)}</span>" \

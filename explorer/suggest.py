@@ -46,11 +46,17 @@ from .model import baseline_model, encode_target, model_inputs
 from .regions import MIN_LIFT, wilson_interval
 from .types import DataMap, Predictions, Region
 
-__all__ = ["Diagnosis", "FrozenRegion", "PoolPlacement", "frozen_members", "still_weak", "STRATEGIES", "diagnose_region", "learning_curve",
-           "place_pool", "select_rows", "suggest_regions", "instructions_sheet",
-           "LIST_COLUMNS"]
+__all__ = ["DIAGNOSIS_TITLES", "Diagnosis", "FrozenRegion", "PoolPlacement", "frozen_members",
+           "still_weak", "STRATEGIES", "diagnose_region", "learning_curve", "place_pool",
+           "select_rows", "suggest_regions", "instructions_sheet", "LIST_COLUMNS"]
 
 STRATEGIES = ("targeted", "random", "uncertainty")
+DIAGNOSIS_TITLES = {
+    "collect": "Collect more rows like these",
+    "relabel": "Review the labels of these rows",
+    "add_information": "Add information: new features or a different measurement",
+}
+"""What each diagnosis asks a person to do, in the words every face (app, report) shows."""
 LIST_COLUMNS = ("row", "region", "priority", "reason")
 """The collection list's leading columns (DESIGN.md section 3); the pool's columns and an
 empty label column follow."""

@@ -9,13 +9,8 @@ import pandas as pd
 import streamlit as st
 
 from explorer.app import state
-from explorer.suggest import instructions_sheet
+from explorer.suggest import DIAGNOSIS_TITLES, instructions_sheet
 
-ADVICE = {
-    "collect": "Collect more rows like these",
-    "relabel": "Review the labels of these rows",
-    "add_information": "Add information: new features or a different measurement",
-}
 
 settings = state.current_settings()
 analysis = state.require_analysis()
@@ -30,7 +25,7 @@ if not analysis.regions:
 st.subheader("What each region needs")
 st.dataframe(pd.DataFrame([{
     "region": f"R{r.id}", "rows": r.size, "error rate": r.error_rate,
-    "advice": ADVICE.get(r.diagnosis, "not diagnosed yet"),
+    "advice": DIAGNOSIS_TITLES.get(r.diagnosis, "not diagnosed yet"),
     "more rows suggested": r.suggested_rows, "why": r.evidence or "",
     "rule": r.rule or r.description} for r in analysis.regions]), hide_index=True,
     column_config={"error rate": st.column_config.NumberColumn(format="percent")})
@@ -41,7 +36,7 @@ if collection is None:
             "page to get a ranked list of pool rows to label; meanwhile, the specification "
             "below says what to collect.")
     spec = "\n".join(
-        f"- **R{r.id}** ({ADVICE.get(r.diagnosis, 'more rows')}"
+        f"- **R{r.id}** ({DIAGNOSIS_TITLES.get(r.diagnosis, 'more rows')}"
         + (f", about {r.suggested_rows:,} rows" if r.suggested_rows else "") + "): "
         + (f"rows where `{r.rule}`" if r.rule else r.description)
         for r in analysis.regions)

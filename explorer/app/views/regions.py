@@ -10,12 +10,8 @@ import streamlit as st
 from explorer import charts
 from explorer.app import state
 from explorer.selection import load_user_regions
+from explorer.suggest import DIAGNOSIS_TITLES
 
-ADVICE = {
-    "collect": "Collect more rows like these",
-    "relabel": "Review the labels of these rows",
-    "add_information": "Add information: new features or a different measurement",
-}
 
 settings = state.current_settings()
 analysis = state.require_analysis()
@@ -36,7 +32,7 @@ else:
         "region": f"R{r.id}", "rows": r.size, "error rate": r.error_rate,
         "held-out error": r.heldout_error_rate, "overall": r.baseline_error_rate,
         "lift": r.lift, "adj. p-value": r.p_value, "rule": r.rule or "(no simple rule)",
-        "diagnosis": ADVICE.get(r.diagnosis, "not diagnosed"),
+        "diagnosis": DIAGNOSIS_TITLES.get(r.diagnosis, "not diagnosed"),
     } for r in analysis.regions])
     st.dataframe(table, hide_index=True, column_config={
         column: st.column_config.NumberColumn(format="percent")
@@ -57,7 +53,7 @@ for index, region in enumerate(analysis.regions):
         if region.diagnosis:
             more = (f" About {region.suggested_rows:,} more labelled rows are suggested."
                     if region.suggested_rows else "")
-            st.warning(f"**{ADVICE.get(region.diagnosis, region.diagnosis)}.**{more}"
+            st.warning(f"**{DIAGNOSIS_TITLES.get(region.diagnosis, region.diagnosis)}.**{more}"
                        + (f"\n\n{region.evidence}" if region.evidence else ""))
         if region.contrasts:
             st.markdown("**What sets it apart**\n" + "\n".join(
