@@ -12,9 +12,9 @@ from explorer.embed import ModelSpace
 from explorer.export import read_collection_csv, write_collection_csv
 from explorer.model import honest_predictions, model_inputs
 from explorer.rules import RuleFeatures, best_rule
-from explorer.suggest import (Diagnosis, FrozenRegion, PoolPlacement, _collect, _rule_mask,
-                              diagnose_region, frozen_members, instructions_sheet,
-                              select_rows, still_weak)
+from explorer.diagnose import Diagnosis, _collect, diagnose_region
+from explorer.suggest import (FrozenRegion, PoolPlacement, _rule_mask, frozen_members,
+                              instructions_sheet, select_rows, still_weak)
 from explorer.types import Region
 
 
