@@ -1,17 +1,7 @@
 """Which pool rows to label first, and the collection list the annotators receive.
 
-Each region's *diagnosis* (``explorer.diagnose``) says what kind of data would fix it:
-
-- ``add_information``: near-identical rows (in the model's feature space) carry different
-  labels. No amount of rows with the same columns separates them, and flipped labels would
-  look the same to a neighbour vote, so this is checked first.
-- ``relabel``: the model confidently predicts another class than the label, and the row's
-  nearest neighbours agree with the model (confident learning). The rows to review are listed.
-- ``collect``: otherwise. A learning curve measured *inside* the region (each region row's
-  held-out error, pooled over folds, as more of its rows are trained on) gives the rows
-  needed to bring its error down to ``MIN_LIFT`` times the baseline, where it would no longer
-  count as a region; a bootstrap over the region's rows gives the range, and a curve that
-  does not fall beyond its noise is reported as flat, with no count.
+Each region's *diagnosis* (collect, relabel, add_information: see ``explorer.diagnose``)
+says what kind of data would fix it; this module turns it into rows to label.
 
 With a pool, rows are placed in the model's space and on the map; a pool row *covers* a
 region when most of its nearest labelled rows are region members. The regions competing for
