@@ -82,7 +82,7 @@ def _cell(strategy: str, budget: int, dataset, pool: pd.DataFrame, test: pd.Data
             _, listing, _ = suggest_regions(analysis.regions, analysis.data, analysis.schema,
                                             analysis.predictions, analysis.map, pool=visible,
                                             budget=budget, seed=step_seed, available=available,
-                                            frozen=frozen)
+                                            frozen=frozen, known=analysis.diagnoses)
             rows = listing["row"].to_numpy()
             frozen += [FrozenRegion(id=r.id, iteration=iteration, rows=np.asarray(r.rows),
                                     data_rows=len(train), rule=r.rule)

@@ -36,6 +36,9 @@ class Analysis:
     seed: int
     pool: pd.DataFrame | None = None
     collection_list: pd.DataFrame | None = None
+    diagnoses: dict = field(default_factory=dict)
+    """``diagnose.Diagnosis`` by region id (with its learning curve), so later suggestions
+    for other budgets or strategies reuse the curves instead of refitting them."""
     notes: list[str] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
 
@@ -144,7 +147,7 @@ def analyze(data, target: str, prediction: str | None = None, probabilities=None
         found = describe.describe_regions(search.regions, frame, schema, predictions, data_map,
                                           rule_features, seed=seed)
     with stage("suggest", "Diagnosing the regions and choosing rows to label", 0.9):
-        _, collection_list, _ = suggest.suggest_regions(
+        diagnoses, collection_list, _ = suggest.suggest_regions(
             found, frame, schema, predictions, data_map, pool=pool_frame, budget=budget,
             seed=seed)
     progress("Done", 1.0)
@@ -152,5 +155,6 @@ def analyze(data, target: str, prediction: str | None = None, probabilities=None
     notes += search.notes
     return Analysis(data=frame, schema=schema, predictions=predictions, map=data_map,
                     regions=found, baseline_error_rate=float(predictions.is_error.mean()),
-                    seed=seed, pool=pool_frame, collection_list=collection_list, notes=notes,
+                    seed=seed, pool=pool_frame, collection_list=collection_list,
+                    diagnoses=diagnoses, notes=notes,
                     timings=timings)

@@ -425,11 +425,14 @@ def specification(region: Region, diagnosis: Diagnosis) -> str:
 def suggest_regions(regions: list[Region], frame: pd.DataFrame, schema: Schema,
                     predictions: Predictions, data_map: DataMap, *, pool=None,
                     budget: int | None = None, strategy: str = "targeted", seed: int = 0,
-                    available: np.ndarray | None = None, frozen: list[FrozenRegion] = ()
+                    available: np.ndarray | None = None, frozen: list[FrozenRegion] = (),
+                    known: dict[int, Diagnosis] | None = None
                     ) -> tuple[dict[int, Diagnosis], pd.DataFrame | None, PoolPlacement | None]:
     """Diagnose every region (filling its ``diagnosis``, ``suggested_rows`` and ``evidence``
     in place) and, with a pool, choose ``budget`` rows (default 100) to label.
 
+    ``known`` holds diagnoses already made for these regions on this data (``Analysis.
+    diagnoses``); they are reused, since a learning curve costs nine model fits.
     ``frozen`` holds regions of earlier iterations; those :func:`still_weak` keeps are
     diagnosed too and compete for the budget under new ids after the current regions'.
     Returns the diagnoses by region id, the collection list (None without a pool) and the
@@ -442,9 +445,9 @@ def suggest_regions(regions: list[Region], frame: pd.DataFrame, schema: Schema,
     neighbours = nearest_neighbours(features)
     diagnoses = {}
     for index, region in enumerate(regions):
-        diagnosis = diagnose_region(region, frame, schema, predictions, features,
-                                    seed=int(curve_seeds[index]), neighbours=neighbours,
-                                    curve=index < MAX_CURVE_REGIONS)
+        diagnosis = (known or {}).get(region.id) or diagnose_region(
+            region, frame, schema, predictions, features, seed=int(curve_seeds[index]),
+            neighbours=neighbours, curve=index < MAX_CURVE_REGIONS)
         region.diagnosis, region.suggested_rows = diagnosis.kind, diagnosis.suggested_rows
         region.evidence = diagnosis.evidence
         if pool is None and diagnosis.kind == "collect":

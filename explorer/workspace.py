@@ -328,7 +328,8 @@ class Workspace:
             diagnoses, listing, _ = suggest_stage.suggest_regions(
                 analysis.regions, analysis.data, analysis.schema, analysis.predictions,
                 analysis.map, pool=pool, budget=budget, strategy=strategy,
-                seed=analysis.seed + len(iterations), available=available, frozen=frozen)
+                seed=analysis.seed + len(iterations), available=available, frozen=frozen,
+                known=analysis.diagnoses)
             current = {r.id for r in analysis.regions}
             record = iterations[-1]
             folder = self.path / "iterations" / str(record["iteration"])

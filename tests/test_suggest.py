@@ -228,3 +228,24 @@ def test_a_still_weak_frozen_region_shares_the_budget_by_expected_gain():
     assert counts[2] > counts[1] > 0  # the steeper (weaker) frozen region gets more
     reason = listing.loc[listing["region"] == 2, "reason"].iloc[0]
     assert "frozen R4 of iteration 0, still weak" in reason
+
+
+def test_analysis_keeps_its_diagnoses_and_later_suggestions_reuse_them(planted_analysis):
+    """A learning curve costs nine model fits; a second suggestion on the same data must
+    take the analysis's diagnoses, not measure the curves again."""
+    import copy
+
+    from explorer.suggest import suggest_regions
+
+    analysis = planted_analysis
+    assert analysis.regions
+    assert set(analysis.diagnoses) == {r.id for r in analysis.regions}
+    assert all(analysis.diagnoses[r.id].kind == r.diagnosis for r in analysis.regions)
+    marker = {r.id: Diagnosis(r.id, "relabel", "given, not measured again")
+              for r in analysis.regions}
+    regions = copy.deepcopy(analysis.regions)
+    diagnoses, _, _ = suggest_regions(regions, analysis.data, analysis.schema,
+                                      analysis.predictions, analysis.map, known=marker)
+    assert diagnoses == marker
+    assert all(r.diagnosis == "relabel" and r.evidence == "given, not measured again"
+               for r in regions)

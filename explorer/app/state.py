@@ -303,7 +303,8 @@ def pooled_collection_list(settings: Settings, analysis: explorer.Analysis,
 def _collection_list(key: str, budget: int, _analysis: explorer.Analysis) -> pd.DataFrame:
     a = _analysis
     return suggest.suggest_regions(copy.deepcopy(a.regions), a.data, a.schema, a.predictions,
-                                   a.map, pool=a.pool, budget=budget, seed=a.seed)[1]
+                                   a.map, pool=a.pool, budget=budget, seed=a.seed,
+                                   known=a.diagnoses)[1]
 
 
 def hidden_label(settings: Settings) -> str | None:
