@@ -29,8 +29,8 @@ from .model import baseline_model, encode_target, model_inputs
 from .regions import MIN_LIFT
 from .types import DataMap, Predictions, Region
 
-__all__ = ["DIAGNOSIS_TITLES", "Diagnosis", "diagnose_region", "learning_curve", "feature_space",
-           "nearest_neighbours", "NEIGHBOURS", "CURVE_FOLDS"]
+__all__ = ["DIAGNOSIS_TITLES", "Diagnosis", "diagnose_region", "learning_curve",
+           "feature_space", "nearest_neighbours", "NEIGHBOURS", "CURVE_FOLDS"]
 
 DIAGNOSIS_TITLES = {
     "collect": "Collect more rows like these",

@@ -21,7 +21,7 @@ import plotly.io as pio
 from . import charts
 from .errors import ExplorerError
 from .files import json_text, plain, write_text_atomically
-from .suggest import DIAGNOSIS_TITLES
+from .diagnose import DIAGNOSIS_TITLES
 
 __all__ = ["save_analysis", "output_names", "regions_to_dict", "write_collection_csv", "read_collection_csv",
            "render_report", "FORMAT_VERSION"]

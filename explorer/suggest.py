@@ -31,15 +31,14 @@ from threadpoolctl import threadpool_limits
 from .data import Schema, check_pool
 from .embed import ModelSpace, place_points
 from .errors import ParameterError, SchemaMismatchError, check_choice, check_int
-from .diagnose import (CURVE_FOLDS, DIAGNOSIS_TITLES, NEIGHBOURS, Diagnosis, diagnose_region,
-                       feature_space, learning_curve, nearest_neighbours)
+from .diagnose import (CURVE_FOLDS, NEIGHBOURS, Diagnosis, diagnose_region, feature_space,
+                       nearest_neighbours)
 from .model import baseline_model, encode_target, model_inputs
 from .regions import wilson_interval
 from .types import DataMap, Predictions, Region
 
-__all__ = ["DIAGNOSIS_TITLES", "Diagnosis", "FrozenRegion", "PoolPlacement", "frozen_members",
-           "still_weak", "STRATEGIES", "diagnose_region", "learning_curve", "place_pool",
-           "select_rows", "suggest_regions", "instructions_sheet", "LIST_COLUMNS"]
+__all__ = ["FrozenRegion", "PoolPlacement", "frozen_members", "still_weak", "STRATEGIES",
+           "place_pool", "select_rows", "suggest_regions", "instructions_sheet", "LIST_COLUMNS"]
 
 STRATEGIES = ("targeted", "random", "uncertainty")
 LIST_COLUMNS = ("row", "region", "priority", "reason")

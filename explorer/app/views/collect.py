@@ -9,7 +9,8 @@ import pandas as pd
 import streamlit as st
 
 from explorer.app import state
-from explorer.suggest import DIAGNOSIS_TITLES, instructions_sheet
+from explorer.diagnose import DIAGNOSIS_TITLES
+from explorer.suggest import instructions_sheet
 
 
 settings = state.current_settings()

@@ -10,7 +10,7 @@ import streamlit as st
 from explorer import charts
 from explorer.app import state
 from explorer.selection import load_user_regions
-from explorer.suggest import DIAGNOSIS_TITLES
+from explorer.diagnose import DIAGNOSIS_TITLES
 
 
 settings = state.current_settings()
