@@ -358,6 +358,15 @@ def test_coverage_gap_is_reproducible_and_validated():
         make_coverage_gap(minority_share=0.3)
     with pytest.raises(ParameterError, match=r"'pool_rows' .* Got 50 instead"):
         make_coverage_gap(pool_rows=50)
+    with pytest.raises(ParameterError, match=r"'minority_share' .* \(0\.0, 0\.05\)"):
+        make_coverage_gap(minority_share=0.08, pool_share=0.05)
+
+
+def test_coverage_gap_pool_share_sets_the_rare_share_of_the_pool_only():
+    dataset, pool = make_coverage_gap(n_rows=400, pool_rows=1000, pool_share=0.06, seed=3)
+    assert (pool["segment"] == "rare").sum() == 60
+    assert (dataset.frame["segment"] == "rare").sum() == 12
+    assert "6% of the pool" in dataset.description
 
 
 # --- cards -------------------------------------------------------------------------------------
