@@ -235,11 +235,19 @@ class Workspace:
 
         The previous iteration's regions are *frozen* (their member rows and rule) and
         measured before and after on the same rows, with 95% Wilson intervals; so are all
-        previous rows and every group. Returns the new iteration's record.
+        previous rows and every group. Returns the new iteration's record. Without labels
+        ingested since the last iteration there is nothing new to learn from, and a second
+        iteration on the same data would only blur the before/after record: that raises.
         """
         with self._lock():
-            analysis = self._analyze()
             previous = self.iterations[-1] if self.iterations else None
+            if previous is not None and previous["labels"] == len(self.labels()):
+                raise WorkspaceError(
+                    f"Nothing to retrain on: no labels were ingested since iteration "
+                    f"{previous['iteration']}, whose model already uses all "
+                    f"{previous['labels']} labels. Ingest the annotators' file first "
+                    f"(explorer ingest {self.path} FILE).")
+            analysis = self._analyze()
             number = 0 if previous is None else previous["iteration"] + 1
             record = {
                 "iteration": number, "seed": analysis.seed, "rows": len(analysis.data),

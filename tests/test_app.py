@@ -181,6 +181,7 @@ def test_loop_suggests_simulates_retrains_and_compares(workspace, gap_settings):
     assert shown["after"].tolist()[1:] == [r["after"]["error_rate"]
                                           for r in comparison["regions"]]
     assert "after, random control" in shown.columns
+    assert next(b for b in at.button if b.label == "Retrain on the grown data").disabled
     reopened = open_page("loop", settings=gap_settings)  # a reload: same project on disk
     assert {m.label: m.value for m in reopened.metric}["Labels recorded"] == "60"
 

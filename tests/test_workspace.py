@@ -85,6 +85,15 @@ def test_retrain_compares_the_frozen_regions_of_the_previous_iteration(looped):
     assert status["labels"] == 40 and len(status["iterations"]) == 2
 
 
+def test_retrain_without_new_labels_refuses_and_keeps_the_record(looped):
+    ws = looped[0]
+    before = [r["iteration"] for r in ws.iterations]
+    with pytest.raises(WorkspaceError, match=r"no labels were ingested since iteration 1.*"
+                                             r"explorer ingest"):
+        ws.retrain()
+    assert [r["iteration"] for r in Workspace.open(ws.path).iterations] == before
+
+
 def test_the_second_list_skips_labelled_rows_and_records_still_weak_regions(looped):
     ws, first, _, _, second = looped
     assert len(second) == 40 and not set(second["row"]) & set(first["row"])

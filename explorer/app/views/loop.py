@@ -123,7 +123,10 @@ if "ingest_report" in st.session_state:
         st.dataframe(pd.DataFrame(rejected), hide_index=True)
 
 st.subheader("3 · Retrain and compare")
-if st.button("Retrain on the grown data"):
+recorded = workspace.iterations
+nothing_new = bool(recorded) and recorded[-1]["labels"] == workspace.status()["labels"]
+if st.button("Retrain on the grown data", disabled=nothing_new,
+             help="Needs labels ingested since the last iteration." if nothing_new else None):
     run(workspace.retrain, "Retraining and re-checking the regions…")
 
 iterations = workspace.iterations
