@@ -13,6 +13,7 @@ compile is paid by a warm-up fit before the clock starts.
 
 from __future__ import annotations
 
+import argparse
 import tempfile
 import time
 from pathlib import Path
@@ -76,8 +77,10 @@ def _summary(label: str, values: list[float]) -> str:
             f"{np.mean(values_ >= RECOVERED):>9.0%}")
 
 
-def main(quick: bool = False) -> str:
+def main(argv: list[str] | None = None, *, quick: bool = False) -> str:
     """Run the benchmark, print its table, write it to results/planted.txt, return it."""
+    argparse.ArgumentParser(prog="python -m benchmarks planted", description=__doc__,
+                            ).parse_args(argv or [])
     _warm_up()
     configurations = {kind: (kind,) for kind in PLANTED_KINDS}
     configurations["all three"] = tuple(PLANTED_KINDS)
