@@ -11,6 +11,7 @@ import io
 import json
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
@@ -176,10 +177,13 @@ def test_loop_suggests_simulates_retrains_and_compares(workspace, gap_settings):
     shown = at.dataframe[-2].value  # frozen regions and overall, before and after
     assert shown[""].tolist()[0] == "overall"
     assert len(shown) == 1 + len(comparison["regions"])
-    assert shown["before"].tolist()[1:] == [r["before"]["error_rate"]
-                                           for r in comparison["regions"]]
-    assert shown["after"].tolist()[1:] == [r["after"]["error_rate"]
-                                          for r in comparison["regions"]]
+    for scenario in ("before", "after"):  # "12.5% (8.1-18.7)": the rate, then its interval
+        rates = [r[scenario]["error_rate"] for r in comparison["regions"]]
+        assert [cell.split(" ")[0] for cell in shown[scenario]][1:] == [f"{r:.1%}"
+                                                                        for r in rates]
+    np.testing.assert_allclose(shown["change"].to_numpy()[1:], [
+        100 * (r["after"]["error_rate"] - r["before"]["error_rate"])
+        for r in comparison["regions"]])
     assert "after, random control" in shown.columns
     assert next(b for b in at.button if b.label == "Retrain on the grown data").disabled
     reopened = open_page("loop", settings=gap_settings)  # a reload: same project on disk

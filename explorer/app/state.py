@@ -348,13 +348,18 @@ def _workspace(path: str, _settings: Settings) -> Workspace:
     return Workspace.open(final)
 
 
-PERCENT_COLUMNS = {c: st.column_config.NumberColumn(format="percent")
-                   for c in ("before", "after", "change", "after, random control")}
+CHANGE_COLUMN = {"change": st.column_config.NumberColumn(
+    "change", format="%+.1f pts", help="after - before, in percentage points")}
 
 
 def interval_text(interval) -> str:
     low, high = interval
     return f"{low:.1%} to {high:.1%}"
+
+
+def rate_text(rate: float, low: float, high: float) -> str:
+    """An error rate with its 95% interval in one cell, so a comparison fits the page."""
+    return f"{rate:.1%} ({100 * low:.1f}-{100 * high:.1f})"
 
 
 def comparison_table(comparison: dict, control: dict | None = None) -> pd.DataFrame:
@@ -384,18 +389,14 @@ def comparison_table(comparison: dict, control: dict | None = None) -> pd.DataFr
 
 
 def comparison_wide(table: pd.DataFrame) -> pd.DataFrame:
-    """A comparison table with one line per region or group: rates, intervals, change."""
+    """A comparison table with one line per region or group: each rate with its 95%
+    interval in brackets, and the change in percentage points."""
     lines = []
     for value, part in table.groupby("value", sort=False):
         by = {row.scenario: row for row in part.itertuples()}
-        line = {"": value, "rows": by["before"].rows, "before": by["before"].error_rate,
-                "before 95%": interval_text((by["before"].ci_low, by["before"].ci_high)),
-                "after": by["after"].error_rate,
-                "after 95%": interval_text((by["after"].ci_low, by["after"].ci_high)),
-                "change": by["after"].error_rate - by["before"].error_rate}
-        if "after, random control" in by:
-            control = by["after, random control"]
-            line["after, random control"] = control.error_rate
-            line["random control 95%"] = interval_text((control.ci_low, control.ci_high))
+        line = {"": value, "rows": by["before"].rows}
+        for scenario, row in by.items():
+            line[scenario] = rate_text(row.error_rate, row.ci_low, row.ci_high)
+        line["change"] = 100 * (by["after"].error_rate - by["before"].error_rate)
         lines.append(line)
     return pd.DataFrame(lines)

@@ -152,12 +152,12 @@ for record in reversed(compared):
         title="Error rate of the frozen regions and overall, before and after"),
         config={"displaylogo": False}, key=f"loop-{number}")
     st.dataframe(state.comparison_wide(regions), hide_index=True,
-                 column_config=state.PERCENT_COLUMNS)
+                 column_config=state.CHANGE_COLUMN)
     groups = table[table["kind"] == "group"]
     if len(groups):
         st.markdown("**Per group**")
         st.dataframe(state.comparison_wide(groups), hide_index=True,
-                     column_config=state.PERCENT_COLUMNS)
+                     column_config=state.CHANGE_COLUMN)
     if record["labels"] not in controls and control is not None:
         st.caption("No random control for this iteration (it was not run with the control).")
     st.caption(comparison["note"])
