@@ -9,6 +9,11 @@ scikit-learn (``precomputed_knn``) skips its nearest-neighbour-descent compile, 
 fit in a process costs ~9 s of compilation instead of ~40 s. Above ``sample_size`` rows the
 map is fitted on a seeded sample and every other row is placed at the distance-weighted mean
 of its nearest sampled rows, which is much cheaper than ``UMAP.transform``.
+
+UMAP places small, loosely attached groups of rows anywhere; distances between groups carry
+no meaning. On small maps a few such islands sat far out and squeezed the main cloud into a
+corner of the chart, so :func:`pack_islands` moves small far-off islands in, along their own
+direction, to a fixed gap from the rest.
 """
 
 from __future__ import annotations
@@ -22,7 +27,9 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from scipy.spatial import KDTree
 from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.cluster import DBSCAN
 from sklearn.compose import ColumnTransformer
 from sklearn.impute import SimpleImputer
 from sklearn.neighbors import NearestNeighbors
@@ -35,9 +42,19 @@ from .errors import DataError, check_int
 from .files import replace_atomically
 from .types import DataMap, Predictions
 
-__all__ = ["ModelSpace", "UmapMap", "build_map", "default_cache_dir", "place_points"]
+__all__ = ["ModelSpace", "UmapMap", "build_map", "default_cache_dir", "pack_islands",
+           "place_points"]
 
-MAP_VERSION = 1
+MAP_VERSION = 2
+"""Part of every cache key: bumped when the same inputs would give a different map (2: islands
+are packed)."""
+ISLAND_SHARE = 0.05
+"""Islands of at most this share of the rows may be moved; larger groups stay where UMAP put
+them, since they take their own room on the chart."""
+ISLAND_GAP = 0.08
+"""The gap left between a moved island and the rest, as a share of the main cloud's extent:
+wide enough to read as a separate group."""
+ISLAND_STEPS = 40
 """Bump when the map's inputs or algorithm change, so cached maps are not reused."""
 
 PREDICTION_WEIGHT = 1.0
@@ -162,7 +179,7 @@ class UmapMap(BaseEstimator):
         rest = np.setdiff1d(np.arange(n_rows), fitted)
         if rest.size:
             coords[rest] = place_points(X[fitted], coords[fitted], X[rest])
-        self.embedding_ = coords
+        self.embedding_ = pack_islands(coords)
         self.fitted_rows_ = fitted
         return self
 
@@ -178,6 +195,58 @@ def place_points(reference: np.ndarray, reference_coords: np.ndarray, new: np.nd
     weights = 1.0 / (distances + 1e-6)
     weights /= weights.sum(axis=1, keepdims=True)
     return np.einsum("nk,nkd->nd", weights, reference_coords[neighbours]).astype(np.float32)
+
+
+def pack_islands(coords: np.ndarray) -> np.ndarray:
+    """Move small far-off islands of a 2-D layout in, to ``ISLAND_GAP`` from the rest.
+
+    Islands are groups of points linked by gaps below three times the 95th percentile of the
+    nearest-neighbour spacing. Each small one (``ISLAND_SHARE``) further out than twice the gap
+    is slid rigidly towards the main cloud's centre along its own direction, stopping before it
+    comes closer than the gap to the large groups or an island moved before it; sliding from
+    the outside in keeps it out of hollows inside the cloud. Shapes within an island are
+    unchanged.
+    """
+    coords = np.asarray(coords, dtype=np.float32)
+    spacing = NearestNeighbors(n_neighbors=2).fit(coords).kneighbors(coords)[0][:, 1]
+    islands = DBSCAN(eps=3 * float(np.percentile(spacing, 95)) or 1e-9,
+                     min_samples=1).fit(coords).labels_
+    sizes = np.bincount(islands)
+    if len(sizes) == 1:
+        return coords
+    main = islands == sizes.argmax()
+    low, high = np.percentile(coords[main], [1, 99], axis=0)
+    gap = ISLAND_GAP * float(np.max(high - low))
+    centre = np.median(coords[main], axis=0)
+    small = sizes <= ISLAND_SHARE * len(coords)
+    small[sizes.argmax()] = False
+    large = KDTree(coords[~small[islands]])
+    packed, moved = coords.copy(), np.empty((0, 2), dtype=np.float32)
+    for island in np.argsort(-sizes, kind="stable"):
+        members = islands == island
+        points = coords[members]
+        offset = points.mean(axis=0) - centre
+        length = float(np.linalg.norm(offset))
+        if not small[island] or length == 0 or large.query(points)[0].min() <= 2 * gap:
+            continue
+        trees = [large] + ([KDTree(moved)] if len(moved) else [])
+
+        def clear(distance: float) -> bool:
+            shifted = points + (offset / length * distance - offset)
+            return min(tree.query(shifted)[0].min() for tree in trees) >= gap
+
+        steps = np.linspace(length, 0.0, ISLAND_STEPS)
+        blocked = next((i for i, distance in enumerate(steps) if not clear(distance)),
+                       len(steps) - 1)
+        if blocked == 0:  # an island moved before it is already in the way
+            continue
+        far, near = steps[blocked - 1], steps[blocked]  # last clear step, first blocked one
+        for _ in range(20):
+            middle = (far + near) / 2
+            far, near = (middle, near) if clear(middle) else (far, middle)
+        packed[members] = points + (offset / length * far - offset)
+        moved = np.vstack([moved, packed[members]])
+    return packed
 
 
 def _import_umap():

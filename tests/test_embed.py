@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from sklearn.neighbors import KNeighborsClassifier
 
-from explorer.embed import UmapMap, place_points
+from explorer.embed import ISLAND_GAP, UmapMap, pack_islands, place_points
 from explorer.errors import DataError, ParameterError
 
 
@@ -53,3 +53,24 @@ def test_tiny_and_bad_inputs_get_clear_errors():
         UmapMap().fit(np.zeros((5, 3)))
     with pytest.raises(ParameterError, match="'n_neighbors' parameter of UmapMap"):
         UmapMap(n_neighbors=1).fit(np.zeros((50, 3)))
+
+
+def test_small_far_islands_are_moved_in_whole_and_large_groups_stay():
+    rng = np.random.default_rng(0)
+    main = rng.uniform(-1, 1, (600, 2))
+    large = rng.uniform(-1, 1, (300, 2)) + [0.0, 12.0]   # a third of the rows: stays
+    island = rng.uniform(0, 0.2, (12, 2)) + [40.0, 0.0]  # 1% of the rows, far to the right
+    layout = np.vstack([main, large, island]).astype(np.float32)
+    packed = pack_islands(layout)
+    assert np.array_equal(packed[:900], layout[:900])
+    moved = packed[900:]
+    np.testing.assert_allclose(moved - moved.mean(0), island - island.mean(0), atol=1e-4)
+    gap = np.sqrt(((moved[:, None] - packed[None, :900]) ** 2).sum(-1)).min()
+    extent = float(np.max(np.percentile(main, 99, axis=0) - np.percentile(main, 1, axis=0)))
+    assert ISLAND_GAP * extent <= gap < 2 * ISLAND_GAP * extent
+    assert moved.mean(0)[0] > 1.0 and abs(moved.mean(0)[1]) < 0.5  # still to the right
+
+
+def test_a_layout_without_islands_is_unchanged():
+    layout = np.random.default_rng(1).uniform(size=(400, 2)).astype(np.float32)
+    assert np.array_equal(pack_islands(layout), layout)
