@@ -172,6 +172,8 @@ def test_loop_suggests_simulates_retrains_and_compares(workspace, gap_settings):
     next(b for b in at.button if b.label.startswith("Simulate the annotator")).click().run()
     assert not at.exception, [e.value for e in at.exception]
     assert "60 label(s) accepted" in at.success[0].value
+    counters = {m.label: m.value for m in at.metric}  # drawn after the step, not before
+    assert counters["Labels recorded"] == "60" and counters["Iterations"] == "2"
     ws = state.workspace(gap_settings)
     comparison = ws.iterations[-1]["comparison"]
     shown = at.dataframe[-2].value  # frozen regions and overall, before and after

@@ -41,7 +41,10 @@ except ExplorerError as exc:
 
 
 def run(action, message: str):
-    """Run a workspace step with a spinner; show its ExplorerError instead of a traceback."""
+    """Run a workspace step with a spinner; show its ExplorerError instead of a traceback.
+
+    A step that succeeded is followed by ``st.rerun()`` at its call site, so the counters at
+    the top of the page (drawn before the button ran) show the new state."""
     try:
         with st.spinner(message):
             return action()
@@ -65,9 +68,10 @@ with st.form("suggest"):
                                value=100, step=50, key="loop_budget")
     strategy = right.radio("Strategy", STRATEGIES, format_func=STRATEGY_NAMES.get,
                            horizontal=True, key="loop_strategy")
-    if st.form_submit_button("Suggest", type="primary"):
-        run(lambda: workspace.suggest(int(budget), strategy),
-            "Retraining if needed and choosing pool rows…")
+    if st.form_submit_button("Suggest", type="primary") and run(
+            lambda: workspace.suggest(int(budget), strategy),
+            "Retraining if needed and choosing pool rows…") is not None:
+        st.rerun()
 
 try:
     list_path = workspace.latest_list()
@@ -99,6 +103,7 @@ with st.form("ingest", clear_on_submit=True):
         if report is not None:
             st.session_state["ingest_report"] = (report.summary(),
                                                  report.rejected.to_dict("records"))
+            st.rerun()
 latest = workspace.iterations[-1] if workspace.iterations else None
 pending = latest is not None and latest["list"] and latest["labels"] == status["labels"]
 if hidden and pending:
@@ -111,11 +116,13 @@ if hidden and pending:
         if report is not None:
             st.session_state["ingest_report"] = (report.summary(),
                                                  report.rejected.to_dict("records"))
-            run(workspace.retrain, "Retraining and re-checking the regions…")
-            if with_control:
-                spent = latest["list"]["rows"]
-                run(lambda: (control.suggest(spent, "random"), control.simulate_annotation(),
-                             control.retrain()), "Running the random control…")
+            spent = latest["list"]["rows"]
+            if run(workspace.retrain, "Retraining and re-checking the regions…") and (
+                    not with_control or run(lambda: (control.suggest(spent, "random"),
+                                                     control.simulate_annotation(),
+                                                     control.retrain()),
+                                            "Running the random control…")):
+                st.rerun()
 if "ingest_report" in st.session_state:
     summary, rejected = st.session_state["ingest_report"]
     (st.warning if rejected else st.success)(summary)
@@ -127,7 +134,8 @@ recorded = workspace.iterations
 nothing_new = bool(recorded) and recorded[-1]["labels"] == workspace.status()["labels"]
 if st.button("Retrain on the grown data", disabled=nothing_new,
              help="Needs labels ingested since the last iteration." if nothing_new else None):
-    run(workspace.retrain, "Retraining and re-checking the regions…")
+    if run(workspace.retrain, "Retraining and re-checking the regions…") is not None:
+        st.rerun()
 
 iterations = workspace.iterations
 compared = [r for r in iterations if r["comparison"]]
@@ -165,8 +173,8 @@ for record in reversed(compared):
 st.markdown("**Across iterations** (error of each iteration's model on its own training rows)")
 st.dataframe(pd.DataFrame([{
     "iteration": r["iteration"], "training rows": r["rows"], "labels": r["labels"],
-    "error rate": r["error_rate"], "95% interval": state.interval_text(r["interval"]),
+    "error rate": 100 * r["error_rate"], "95% interval": state.interval_text(r["interval"]),
     "regions found": len(r["regions"]),
     "list": f"{r['list']['rows']} rows, {r['list']['strategy']}" if r["list"] else ""}
     for r in iterations]), hide_index=True,
-    column_config={"error rate": st.column_config.NumberColumn(format="percent")})
+    column_config={"error rate": st.column_config.NumberColumn(format="%.1f%%")})
