@@ -156,7 +156,7 @@ for record in reversed(compared):
                 f" · {record['labels']:,} labels in total")
     regions = table[table["kind"] != "group"]
     st.plotly_chart(charts.group_error_figure(
-        regions,
+        regions.assign(value=regions["value"].str.split(":").str[0]),  # rules: in the table
         title="Error rate of the frozen regions and overall, before and after"),
         config={"displaylogo": False}, key=f"loop-{number}")
     st.dataframe(state.comparison_wide(regions), hide_index=True,
