@@ -244,8 +244,7 @@ class Workspace:
             if previous is not None and previous["labels"] == len(self.labels()):
                 raise WorkspaceError(
                     f"Nothing to retrain on: no labels were ingested since iteration "
-                    f"{previous['iteration']}, whose model already uses all "
-                    f"{previous['labels']} labels. Ingest the annotators' file first "
+                    f"{previous['iteration']}. Ingest the annotators' file first "
                     f"(explorer ingest {self.path} FILE).")
             analysis = self._analyze()
             number = 0 if previous is None else previous["iteration"] + 1
