@@ -122,6 +122,9 @@ def test_collect_page_shows_advice_or_a_specification(workspace, planted_analysi
     at = open_page("collect")
     table = at.dataframe[0].value
     assert table["region"].tolist() == [f"R{r.id}" for r in planted_analysis.regions]
+    why = [e for e in at.expander if e.label.startswith("Why R")]
+    assert len(why) == len(planted_analysis.regions)
+    assert why[0].markdown[0].value == planted_analysis.regions[0].evidence
     assert any("Specification" in m.value for m in at.markdown)  # no pool was given
 
 

@@ -24,12 +24,25 @@ if not analysis.regions:
     st.stop()
 
 st.subheader("What each region needs")
+
+
+def rows_needed(region) -> str:
+    """The count a person can act on, or why there is none."""
+    if region.diagnosis != "collect":
+        return ""
+    return f"about {region.suggested_rows:,}" if region.suggested_rows else "no count: flat curve"
+
+
 st.dataframe(pd.DataFrame([{
-    "region": f"R{r.id}", "rows": r.size, "error rate": r.error_rate,
+    "region": f"R{r.id}", "rows": r.size, "error rate": 100 * r.error_rate,
     "advice": DIAGNOSIS_TITLES.get(r.diagnosis, "not diagnosed yet"),
-    "more rows suggested": r.suggested_rows, "why": r.evidence or "",
-    "rule": r.rule or r.description} for r in analysis.regions]), hide_index=True,
-    column_config={"error rate": st.column_config.NumberColumn(format="percent")})
+    "more rows needed": rows_needed(r), "rule": r.rule or r.description}
+    for r in analysis.regions]), hide_index=True,
+    column_config={"error rate": st.column_config.NumberColumn(format="%.1f%%")})
+for region in analysis.regions:  # the evidence is a paragraph: too long for a table cell
+    with st.expander(f"Why R{region.id}: "
+                     f"{DIAGNOSIS_TITLES.get(region.diagnosis, 'not diagnosed yet')}"):
+        st.markdown(region.evidence or "No diagnosis was made for this region.")
 
 collection = analysis.collection_list
 if collection is None:
