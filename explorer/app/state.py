@@ -351,6 +351,12 @@ def _workspace(path: str, _settings: Settings) -> Workspace:
     return Workspace.open(final)
 
 
+def percent_columns(*names: str) -> dict:
+    """Column formats for rates given in percent (the table holds 100 x the rate): one
+    decimal everywhere, where Streamlit's "percent" shows 56.14% beside 30%."""
+    return {name: st.column_config.NumberColumn(format="%.1f%%") for name in names}
+
+
 CHANGE_COLUMN = {"change": st.column_config.NumberColumn(
     "change", format="%+.1f pts", help="after - before, in percentage points")}
 

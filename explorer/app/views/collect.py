@@ -38,7 +38,7 @@ st.dataframe(pd.DataFrame([{
     "advice": DIAGNOSIS_TITLES.get(r.diagnosis, "not diagnosed yet"),
     "more rows needed": rows_needed(r), "rule": r.rule or r.description}
     for r in analysis.regions]), hide_index=True,
-    column_config={"error rate": st.column_config.NumberColumn(format="%.1f%%")})
+    column_config=state.percent_columns("error rate"))
 for region in analysis.regions:  # the evidence is a paragraph: too long for a table cell
     with st.expander(f"Why R{region.id}: "
                      f"{DIAGNOSIS_TITLES.get(region.diagnosis, 'not diagnosed yet')}"):

@@ -177,4 +177,4 @@ st.dataframe(pd.DataFrame([{
     "regions found": len(r["regions"]),
     "list": f"{r['list']['rows']} rows, {r['list']['strategy']}" if r["list"] else ""}
     for r in iterations]), hide_index=True,
-    column_config={"error rate": st.column_config.NumberColumn(format="%.1f%%")})
+    column_config=state.percent_columns("error rate"))

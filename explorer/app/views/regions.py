@@ -29,14 +29,13 @@ else:
                 f"half; p-values are adjusted across regions (Benjamini-Hochberg).")
     st.plotly_chart(charts.region_error_figure(analysis), config={"displaylogo": False})
     table = pd.DataFrame([{
-        "region": f"R{r.id}", "rows": r.size, "error rate": r.error_rate,
-        "held-out error": r.heldout_error_rate, "overall": r.baseline_error_rate,
+        "region": f"R{r.id}", "rows": r.size, "error rate": 100 * r.error_rate,
+        "held-out error": 100 * r.heldout_error_rate, "overall": 100 * r.baseline_error_rate,
         "lift": r.lift, "adj. p-value": r.p_value, "rule": r.rule or "(no simple rule)",
         "diagnosis": DIAGNOSIS_TITLES.get(r.diagnosis, "not diagnosed"),
     } for r in analysis.regions])
-    st.dataframe(table, hide_index=True, column_config={
-        column: st.column_config.NumberColumn(format="percent")
-        for column in ("error rate", "held-out error", "overall")} | {
+    st.dataframe(table, hide_index=True, column_config=state.percent_columns(
+        "error rate", "held-out error", "overall") | {
         "lift": st.column_config.NumberColumn(format="%.2f×"),
         "adj. p-value": st.column_config.NumberColumn(format="%.1e")})
 
@@ -78,7 +77,7 @@ if saved:
     st.subheader("Your saved selections")
     st.dataframe(pd.DataFrame([{
         "region": f"U{r['id']}", "name": r["name"], "rows": r["size"],
-        "error rate": r["error_rate"], "p-value": r["p_value"],
+        "error rate": 100 * r["error_rate"], "p-value": r["p_value"],
         "description": r["description"]} for r in saved]), hide_index=True,
-        column_config={"error rate": st.column_config.NumberColumn(format="percent"),
-                       "p-value": st.column_config.NumberColumn(format="%.1e")})
+        column_config=state.percent_columns("error rate") | {
+            "p-value": st.column_config.NumberColumn(format="%.1e")})
