@@ -289,16 +289,29 @@ def _add_retrain(subparsers) -> None:
 
 def _run_retrain(args, out: TextIO, err: TextIO) -> int:
     record = _workspace(args.dir).retrain()
-    out.write(f"Iteration {record['iteration']}: {record['rows']:,} rows, error rate "
-              f"{record['error_rate']:.1%}, {len(record['regions'])} region(s).\n")
+    out.write(f"Iteration {record['iteration']}: {record['rows']:,} rows, out-of-fold error "
+              f"{record['error_rate']:.1%} on all of them, {len(record['regions'])} "
+              f"region(s).\n")
     comparison = record["comparison"]
     if comparison:
-        out.write(_compared("overall", comparison["overall"]))
+        overall = comparison["overall"]
+        out.write(f"Out-of-fold error on the same rows, iteration "
+                  f"{comparison['against_iteration']} -> {record['iteration']} "
+                  f"[95% intervals]:\n")
+        out.write(_compared(f"all {overall['before']['rows']:,} earlier rows", overall))
         for region in comparison["regions"]:
-            out.write(_compared(f"R{region['id']} ({region['size']} rows)", region))
+            out.write(_compared(_region_name(region), region))
         for name, group in comparison["groups"].items():
             out.write(_compared(name, group))
+    out.write(f"Next: explorer suggest {args.dir} --budget N\n")
     return 0
+
+
+def _region_name(region: dict) -> str:
+    """``R2 segment = rare (45 rows)``: the rule, cut short, so a person knows which."""
+    rule = region["rule"] or "no simple rule"
+    rule = rule if len(rule) <= 50 else rule[:47] + "..."
+    return f"R{region['id']} {rule} ({region['size']:,} rows)"
 
 
 def _compared(name: str, item: dict) -> str:
@@ -328,9 +341,9 @@ def _run_status(args, out: TextIO, err: TextIO) -> int:
                   + "\n")
         if item["comparison"]:
             for region in item["comparison"]["regions"]:
-                out.write("  " + _compared(f"R{region['id']} of iteration "
-                                           f"{item['comparison']['against_iteration']}",
-                                           region))
+                out.write("  " + _compared(
+                    f"{_region_name(region)} of iteration "
+                    f"{item['comparison']['against_iteration']}", region))
     return 0
 
 

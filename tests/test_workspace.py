@@ -225,3 +225,21 @@ def test_cli_ingest_and_status(workspace, tmp_path):
     assert code == 0 and "1 label(s) accepted" in out and "rejected line 3" in out
     code, out, _ = run("status", str(workspace.path))
     assert code == 0 and "1 labels recorded" in out
+
+
+def test_cli_retrain_compares_the_same_rows_and_refuses_without_new_labels(workspace,
+                                                                          tmp_path):
+    code, out, _ = run("retrain", str(workspace.path))
+    assert code == 0 and out.startswith("Iteration 0: 500 rows")
+    assert "Next: explorer suggest" in out
+    path = tmp_path / "labelled.csv"
+    _labelled(workspace, range(10), [0, 1] * 5).to_csv(path, index=False)
+    assert run("ingest", str(workspace.path), str(path))[0] == 0
+    code, out, _ = run("retrain", str(workspace.path))
+    assert code == 0 and "iteration 0 -> 1" in out and "all 500 earlier rows: " in out
+    regions = Workspace.open(workspace.path).iterations[0]["regions"]
+    assert regions  # the 5% segment of 500 rows is found
+    for region in regions:
+        assert f"R{region['id']} {(region['rule'] or 'no simple rule')[:20]}" in out
+    code, _, err = run("retrain", str(workspace.path))
+    assert code == 2 and "no labels were ingested since iteration 1" in err
