@@ -250,6 +250,16 @@ def require_analysis() -> explorer.Analysis:
     return analysis
 
 
+def analysis_page(title: str) -> tuple[Settings, explorer.Analysis]:
+    """Open a page that shows the current analysis: compute or reuse it (or stop the page),
+    then its title and the data caption. Returns the settings and the analysis."""
+    settings = current_settings()
+    analysis = require_analysis()
+    st.title(title)
+    data_caption(settings, analysis)
+    return settings, analysis
+
+
 def data_caption(settings: Settings, analysis: explorer.Analysis) -> None:
     """One line under each page title: which data, which model, how wrong overall."""
     p = analysis.predictions

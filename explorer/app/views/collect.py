@@ -13,10 +13,7 @@ from explorer.diagnose import DIAGNOSIS_TITLES
 from explorer.suggest import instructions_sheet
 
 
-settings = state.current_settings()
-analysis = state.require_analysis()
-st.title("Collect")
-state.data_caption(settings, analysis)
+settings, analysis = state.analysis_page("Collect")
 
 if not analysis.regions:
     st.success("No region passed the test, so there is no slice to target: spread new "

@@ -20,10 +20,7 @@ STRATEGY_NAMES = {"targeted": "targeted (the regions' needs)",
                   "random": "random (a control)",
                   "uncertainty": "uncertainty (where the model is unsure)"}
 
-settings = state.current_settings()
-analysis = state.require_analysis()
-st.title("Loop")
-state.data_caption(settings, analysis)
+settings, analysis = state.analysis_page("Loop")
 if not settings.pool:
     st.info("The loop needs an unlabelled pool to pick rows from. Add one on the Data page, "
             "or choose the built-in **coverage gap** dataset, whose pool has hidden true "

@@ -18,10 +18,7 @@ CHART_KEY = "map_selection"
 # (A comment, not a docstring: Streamlit's magic would print a bare string on the page.)
 MAX_DRAWN = 50_000
 
-settings = state.current_settings()
-analysis = state.require_analysis()
-st.title("Map")
-state.data_caption(settings, analysis)
+settings, analysis = state.analysis_page("Map")
 
 groups = set(analysis.schema.groups)
 labels = {"error": "error (wrong vs right)", "region": "region",

@@ -13,10 +13,7 @@ from explorer.selection import load_user_regions
 from explorer.diagnose import DIAGNOSIS_TITLES
 
 
-settings = state.current_settings()
-analysis = state.require_analysis()
-st.title("Regions")
-state.data_caption(settings, analysis)
+settings, analysis = state.analysis_page("Regions")
 shape = state.image_shape(settings)
 
 if not analysis.regions:

@@ -11,8 +11,7 @@ import streamlit as st
 from explorer.app import state
 from explorer.export import regions_to_dict, render_report
 
-settings = state.current_settings()
-analysis = state.require_analysis()
+settings, analysis = state.analysis_page("Report")
 
 
 @st.cache_data(max_entries=4, show_spinner="Building the report…")
@@ -22,8 +21,6 @@ def report_files(key: str, _analysis) -> tuple[str, str]:
             json.dumps(regions_to_dict(_analysis), indent=2, allow_nan=False))
 
 
-st.title("Report")
-state.data_caption(settings, analysis)
 st.markdown("One page to share: the map, every region with its rule, evidence and advice, "
             "and the notes. It opens in any browser without a network connection.")
 report, regions = report_files(settings.key, analysis)
