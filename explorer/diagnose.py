@@ -24,13 +24,12 @@ from sklearn.neighbors import NearestNeighbors
 from threadpoolctl import threadpool_limits
 
 from .data import Schema
-from .embed import ModelSpace
 from .model import baseline_model, encode_target, model_inputs
 from .regions import MIN_LIFT
-from .types import DataMap, Predictions, Region
+from .types import Predictions, Region
 
 __all__ = ["DIAGNOSIS_TITLES", "Diagnosis", "diagnose_region", "learning_curve",
-           "feature_space", "nearest_neighbours", "NEIGHBOURS", "CURVE_FOLDS"]
+           "nearest_neighbours", "NEIGHBOURS", "CURVE_FOLDS"]
 
 DIAGNOSIS_TITLES = {
     "collect": "Collect more rows like these",
@@ -91,15 +90,6 @@ class Diagnosis:
 
 # --- diagnosis -----------------------------------------------------------------------------
 
-def feature_space(frame: pd.DataFrame, schema: Schema, data_map: DataMap) -> np.ndarray:
-    """Rows in the model's feature space (no prediction block): where twins are compared."""
-    space = data_map.encoder
-    if space is None:
-        space = ModelSpace(schema.numeric, schema.categorical, schema.embedding).fit(
-            model_inputs(frame, schema))
-    return space.transform(model_inputs(frame, schema))
-
-
 def diagnose_region(region: Region, frame: pd.DataFrame, schema: Schema,
                     predictions: Predictions, features: np.ndarray, *, seed: int,
                     neighbours: tuple[np.ndarray, np.ndarray] | None = None,
@@ -113,7 +103,7 @@ def diagnose_region(region: Region, frame: pd.DataFrame, schema: Schema,
     frame, schema, predictions
         The analysed table and what the model said about every row.
     features : ndarray of shape (n_rows, n_dims)
-        Rows in the model's feature space (see :class:`~explorer.embed.ModelSpace`).
+        Rows in input space (see :func:`~explorer.embed.input_space`).
     neighbours : (distances, indices), optional
         Each row's ``NEIGHBOURS + 1`` nearest rows in ``features`` (itself first); computed
         when missing, passed in so several regions share one search.

@@ -42,8 +42,8 @@ from .errors import DataError, check_int
 from .files import replace_atomically
 from .types import DataMap, Predictions
 
-__all__ = ["ModelSpace", "UmapMap", "build_map", "default_cache_dir", "pack_islands",
-           "place_points"]
+__all__ = ["ModelSpace", "UmapMap", "build_map", "default_cache_dir", "input_space",
+           "pack_islands", "place_points"]
 
 MAP_VERSION = 2
 """Part of every cache key: bumped when the same inputs would give a different map (2: islands
@@ -139,6 +139,20 @@ class ModelSpace(TransformerMixin, BaseEstimator):
                                 else predicted_values, dtype=float)
             block = ((values - values.mean()) / (values.std() or 1.0))[:, None]
         return np.hstack([encoded, PREDICTION_WEIGHT * block]).astype(np.float32)
+
+
+def input_space(data_map: DataMap) -> np.ndarray:
+    """The rows as the model's inputs alone: the map's model space without its prediction block.
+
+    Every stage that asks where a row lies in *input* space (the region search, the
+    diagnoses, the rows that join a frozen region) reads this one view, so that they agree
+    on it. A hand-built map without a fitted :class:`ModelSpace` is taken as input space.
+    """
+    encoder = getattr(data_map.encoder, "encoder_", None)
+    if encoder is None:
+        return data_map.model_space
+    width = max(part.stop for part in encoder.output_indices_.values())
+    return data_map.model_space[:, :width] if width else data_map.model_space
 
 
 class UmapMap(BaseEstimator):

@@ -36,6 +36,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.neighbors import NearestNeighbors
 from sklearn.tree import DecisionTreeClassifier
 
+from .embed import input_space
 from .errors import check_fraction, check_int
 from .rules import CATEGORY_SEPARATOR, RuleFeatures, node_members, node_rules
 from .types import DataMap, Region
@@ -316,9 +317,9 @@ def find_regions(data_map: DataMap, is_error: np.ndarray, rule_features: RuleFea
     discovery = np.zeros(n_rows, dtype=bool)
     discovery[rng.permutation(n_rows)[: n_rows // 2]] = True
     confirmation = ~discovery
-    input_space = _input_space(data_map)
+    inputs = input_space(data_map)
     context = SearchContext(
-        coords=data_map.coords, model_space=input_space, rule_features=rule_features,
+        coords=data_map.coords, model_space=inputs, rule_features=rule_features,
         discovery_errors=np.where(discovery, is_error, False), discovery=discovery,
         baseline=max(float(is_error[discovery].mean()), 1.0 / n_rows), min_size=min_size,
         seed=seed)
@@ -331,22 +332,13 @@ def find_regions(data_map: DataMap, is_error: np.ndarray, rule_features: RuleFea
             notes.append(f"Region finder '{name}' failed and was skipped: "
                          f"{type(exc).__name__}: {exc}")
     tested = _select_candidates(candidates, context)
-    regions = _confirm(tested, is_error, confirmation, baseline, alpha, min_size, input_space,
+    regions = _confirm(tested, is_error, confirmation, baseline, alpha, min_size, inputs,
                        seed, notes)
     return RegionSearch(regions, len(tested), notes)
 
 
-def _input_space(data_map: DataMap) -> np.ndarray:
-    """The map's model space without the prediction block that ``ModelSpace`` appends."""
-    encoder = getattr(data_map.encoder, "encoder_", None)
-    if encoder is None:  # a hand-built map: take its model space as input space
-        return data_map.model_space
-    width = max(part.stop for part in encoder.output_indices_.values())
-    return data_map.model_space[:, :width] if width else data_map.model_space
-
-
 def _confirm(tested: list[Candidate], is_error: np.ndarray, confirmation: np.ndarray,
-             baseline: float, alpha: float, min_size: int, input_space: np.ndarray, seed: int,
+             baseline: float, alpha: float, min_size: int, inputs: np.ndarray, seed: int,
              notes: list[str]) -> list[Region]:
     if not tested:
         return []
@@ -362,7 +354,7 @@ def _confirm(tested: list[Candidate], is_error: np.ndarray, confirmation: np.nda
             continue
         members = candidate.members
         rate = float(is_error[members].mean())
-        compactness = _compactness(members, input_space, seed)
+        compactness = _compactness(members, inputs, seed)
         chance = members.mean()
         if candidate.found_by == "map" and (compactness < MIN_COMPACTNESS or
                                             compactness < MIN_COMPACTNESS_OVER_CHANCE * chance):

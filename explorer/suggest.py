@@ -29,10 +29,9 @@ from sklearn.tree import DecisionTreeClassifier
 from threadpoolctl import threadpool_limits
 
 from .data import Schema, check_pool
-from .embed import ModelSpace, place_points
+from .embed import ModelSpace, input_space, place_points
 from .errors import ParameterError, SchemaMismatchError, check_choice, check_int
-from .diagnose import (CURVE_FOLDS, NEIGHBOURS, Diagnosis, diagnose_region, feature_space,
-                       nearest_neighbours)
+from .diagnose import CURVE_FOLDS, NEIGHBOURS, Diagnosis, diagnose_region, nearest_neighbours
 from .model import baseline_model, encode_target, model_inputs
 from .regions import wilson_interval
 from .types import DataMap, Predictions, Region
@@ -343,14 +342,17 @@ def _rule_mask(rule: str, frame: pd.DataFrame) -> np.ndarray | None:
     return selected
 
 
-def frozen_members(region: FrozenRegion, frame: pd.DataFrame, features: np.ndarray
+def frozen_members(region: FrozenRegion, frame: pd.DataFrame, data_map: DataMap
                    ) -> tuple[np.ndarray, str]:
     """The frozen region's rows in the current data, and how new rows were assigned.
 
     Its own rows stay members. A row added since (position ``data_rows`` on) joins by the
     region's rule when the rule is precise on the old rows (``RULE_TRUST``): a rule is exact
     where it holds, while neighbours blur a region's edge. Otherwise it joins when most of
-    its ``NEIGHBOURS`` nearest old rows in ``features`` are members.
+    its ``NEIGHBOURS`` nearest old rows in input space are members. It takes the map, not a
+    space, so that the budget allocation and the before/after comparison cannot find the
+    neighbours in different spaces (with the prediction block, a new row's neighbours are
+    the rows the model scored alike, not the rows that look alike).
     """
     old = np.asarray(region.rows, dtype=int)
     new = np.arange(region.data_rows, len(frame))
@@ -365,6 +367,7 @@ def frozen_members(region: FrozenRegion, frame: pd.DataFrame, features: np.ndarr
             return np.concatenate([np.sort(old), new[selected[new]]]), \
                 f"by its rule (precision {precision:.0%})"
     k = min(NEIGHBOURS, region.data_rows)
+    features = input_space(data_map)
     near = NearestNeighbors(n_neighbors=k).fit(features[:region.data_rows]).kneighbors(
         features[new], return_distance=False)
     return np.concatenate([np.sort(old), new[member[near].mean(axis=1) > 0.5]]), \
@@ -372,7 +375,7 @@ def frozen_members(region: FrozenRegion, frame: pd.DataFrame, features: np.ndarr
 
 
 def still_weak(frozen: list[FrozenRegion], regions: list[Region], frame: pd.DataFrame,
-               predictions: Predictions, features: np.ndarray) -> list[Region]:
+               predictions: Predictions, data_map: DataMap) -> list[Region]:
     """Frozen regions whose current out-of-fold error is still above the baseline.
 
     A region that received rows may no longer pass a fresh significance test (its error
@@ -388,7 +391,7 @@ def still_weak(frozen: list[FrozenRegion], regions: list[Region], frame: pd.Data
     next_id = max([r.id for r in regions], default=0) + 1
     carried = []
     for old in sorted(frozen, key=lambda r: -r.iteration):
-        rows, assigned = frozen_members(old, frame, features)
+        rows, assigned = frozen_members(old, frame, data_map)
         if any(_jaccard(rows, other) >= COVERED_JACCARD for other in taken):
             continue
         errors = int(is_error[rows].sum())
@@ -445,7 +448,7 @@ def suggest_regions(regions: list[Region], frame: pd.DataFrame, schema: Schema,
     rng = np.random.default_rng(seed)
     curve_seeds = rng.integers(2**31 - 1, size=max(1, len(regions)))
     pool_seed, select_seed, frozen_seed = (int(s) for s in rng.integers(2**31 - 1, size=3))
-    features = feature_space(frame, schema, data_map)
+    features = input_space(data_map)
     neighbours = nearest_neighbours(features)
     diagnoses = {}
     for index, region in enumerate(regions):
@@ -457,7 +460,7 @@ def suggest_regions(regions: list[Region], frame: pd.DataFrame, schema: Schema,
         if pool is None and diagnosis.kind == "collect":
             region.evidence += " " + specification(region, diagnosis)
         diagnoses[region.id] = diagnosis
-    carried = still_weak(list(frozen), regions, frame, predictions, features)
+    carried = still_weak(list(frozen), regions, frame, predictions, data_map)
     for index, region in enumerate(carried[:MAX_CURVE_REGIONS]):
         diagnosis = diagnose_region(region, frame, schema, predictions, features,
                                     seed=frozen_seed + index, neighbours=neighbours)

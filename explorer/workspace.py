@@ -281,10 +281,9 @@ class Workspace:
         before = pd.read_csv(folder / "points.csv")["error"].to_numpy(dtype=float)
         after = analysis.predictions.error
         old = np.arange(len(before))
-        features = analysis.map.model_space
         regions = []
         for frozen in _frozen(previous):
-            members, assigned = suggest_stage.frozen_members(frozen, analysis.data, features)
+            members, assigned = suggest_stage.frozen_members(frozen, analysis.data, analysis.map)
             rows = members[members < len(before)]
             regions.append({
                 "id": frozen.id, "rule": frozen.rule, "size": len(rows),

@@ -98,7 +98,8 @@ def test_same_seed_same_regions_in_this_and_a_separate_process(tmp_path):
 
 
 def test_every_registered_finder_returns_well_formed_candidates(planted_analysis):
-    from explorer.regions import FINDERS, OPTIONAL_FINDERS, SearchContext, _input_space
+    from explorer.embed import input_space
+    from explorer.regions import FINDERS, OPTIONAL_FINDERS, SearchContext
 
     n_rows = len(planted_analysis.data)
     rng = np.random.default_rng(0)
@@ -106,7 +107,7 @@ def test_every_registered_finder_returns_well_formed_candidates(planted_analysis
     discovery[rng.permutation(n_rows)[: n_rows // 2]] = True
     is_error = planted_analysis.predictions.is_error
     context = SearchContext(
-        coords=planted_analysis.map.coords, model_space=_input_space(planted_analysis.map),
+        coords=planted_analysis.map.coords, model_space=input_space(planted_analysis.map),
         rule_features=RuleFeatures.from_frame(planted_analysis.data, planted_analysis.schema),
         discovery_errors=is_error & discovery, discovery=discovery,
         baseline=float(is_error[discovery].mean()), min_size=20, seed=0)

@@ -15,7 +15,7 @@ from explorer.rules import RuleFeatures, best_rule
 from explorer.diagnose import Diagnosis, _collect, diagnose_region
 from explorer.suggest import (FrozenRegion, PoolPlacement, _rule_mask, frozen_members,
                               instructions_sheet, select_rows, still_weak)
-from explorer.types import Region
+from explorer.types import DataMap, Region
 
 
 def _region(rows: np.ndarray, predictions) -> Region:
@@ -25,6 +25,12 @@ def _region(rows: np.ndarray, predictions) -> Region:
                   baseline_error_rate=float(predictions.is_error.mean()), lift=2.0,
                   p_value=0.01, heldout_error_rate=0.5, heldout_size=len(rows) // 2,
                   heldout_interval=(0.3, 0.7), compactness=0.8, excess_errors=10.0)
+
+
+def _plain_map(features: np.ndarray) -> DataMap:
+    """A map whose model space is ``features`` itself (no prediction block)."""
+    return DataMap(coords=features[:, :2], model_space=features, n_fitted=len(features),
+                   from_cache=False)
 
 
 def _diagnose(frame: pd.DataFrame, rows: np.ndarray, **kwargs):
@@ -172,14 +178,14 @@ def test_rule_text_selects_the_rows_the_rule_selected():
 def test_new_rows_join_a_frozen_region_by_its_rule_when_it_is_precise_else_by_neighbours():
     rng = np.random.default_rng(1)
     frame = pd.DataFrame({"x": rng.uniform(-1, 1, 600), "y": rng.uniform(-1, 1, 600)})
-    features = frame.to_numpy()
+    data_map = _plain_map(frame.to_numpy())
     old = np.flatnonzero(frame["x"].to_numpy()[:500] > 0.5)
     new_in = 500 + np.flatnonzero(frame["x"].to_numpy()[500:] > 0.5)
     precise = FrozenRegion(id=1, iteration=0, rows=old, data_rows=500, rule="x > 0.5")
-    members, how = frozen_members(precise, frame, features)
+    members, how = frozen_members(precise, frame, data_map)
     assert "rule" in how and set(members) == set(old) | set(new_in)
     loose = FrozenRegion(id=1, iteration=0, rows=old, data_rows=500, rule="x > 0")
-    members, how = frozen_members(loose, frame, features)
+    members, how = frozen_members(loose, frame, data_map)
     assert "neighbours" in how
     added = set(members) - set(old)
     assert len(added ^ set(new_in)) <= 3  # neighbours blur the edge a little, not the rule
@@ -196,13 +202,12 @@ def _errors(n: int, rates: dict[tuple[int, int], float], seed: int):
 
 def test_still_weak_keeps_frozen_regions_above_the_baseline_and_drops_the_rest():
     frame = pd.DataFrame({"x": np.arange(1000.0)})
-    features = frame.to_numpy()
     predictions = _errors(1000, {(0, 100): 0.4, (100, 200): 0.1, (200, 300): 0.5}, seed=0)
     frozen = [FrozenRegion(id=1, iteration=0, rows=np.arange(0, 100), data_rows=1000),
               FrozenRegion(id=2, iteration=0, rows=np.arange(100, 200), data_rows=1000),
               FrozenRegion(id=3, iteration=0, rows=np.arange(200, 300), data_rows=1000)]
     current = [_region(np.arange(210, 300), predictions)]  # region 3 was found again
-    kept = still_weak(frozen, current, frame, predictions, features)
+    kept = still_weak(frozen, current, frame, predictions, _plain_map(frame.to_numpy()))
     assert [r.found_by.split(";")[0] for r in kept] == ["frozen R1 of iteration 0"]
     assert kept[0].id == current[0].id + 1 and kept[0].size == 100
     assert kept[0].error_rate > 1.1 * kept[0].baseline_error_rate

@@ -15,9 +15,14 @@ import pandas as pd
 import pytest
 
 from explorer import cli
+from explorer.analysis import Analysis
+from explorer.data import infer_schema
 from explorer.datasets import make_coverage_gap
+from explorer.embed import ModelSpace
 from explorer.errors import IngestError, WorkspaceError
-from explorer.workspace import Workspace
+from explorer.suggest import still_weak
+from explorer.types import DataMap, Predictions
+from explorer.workspace import Workspace, _frozen
 
 
 @pytest.fixture(scope="module")
@@ -83,6 +88,41 @@ def test_retrain_compares_the_frozen_regions_of_the_previous_iteration(looped):
     assert comparison["overall"]["before"]["rows"] == 500
     status = ws.status()
     assert status["labels"] == 40 and len(status["iterations"]) == 2
+
+
+def test_before_after_and_the_allocation_put_the_same_new_rows_in_a_frozen_region(tmp_path):
+    """New rows that look like a frozen region's rows (same x) but that the model scores
+    unlike them (the prediction block of the model space) join the region in both the
+    before/after comparison and the budget allocation, since both look in input space."""
+    old_x, new_x = np.linspace(-2, 2, 200), np.linspace(-2, 2, 100)
+    frame = pd.DataFrame({"x": np.concatenate([old_x, new_x]), "label": ["a", "b"] * 150})
+    in_region = (frame["x"] > 1).to_numpy()
+    old_members = np.flatnonzero(in_region[:200])
+    scored_b = np.zeros(len(frame), dtype=bool)
+    scored_b[old_members] = True  # new look-alikes are scored "a", like the outsiders
+    probabilities = np.column_stack([~scored_b, scored_b]).astype(float)
+    predictions = Predictions(predicted=np.where(scored_b, "b", "a"),
+                              error=in_region.astype(float), is_error=in_region,
+                              probabilities=probabilities, classes=("a", "b"),
+                              source="given", score=0.0, score_name="accuracy")
+    schema = infer_schema(frame, target="label")
+    space = ModelSpace(numeric=("x",)).fit(frame[["x"]])
+    model_space = ModelSpace.with_predictions(space.transform(frame[["x"]]), predictions)
+    data_map = DataMap(coords=model_space[:, :2], model_space=model_space, n_fitted=300,
+                       from_cache=False, encoder=space)
+    analysis = Analysis(data=frame, schema=schema, predictions=predictions, map=data_map,
+                        regions=[], baseline_error_rate=float(in_region.mean()), seed=0)
+    ws = Workspace.create(tmp_path / "ws", frame.iloc[:200], target="label")
+    (ws.path / "iterations" / "0").mkdir()
+    pd.DataFrame({"error": in_region[:200].astype(float)}).to_csv(
+        ws.path / "iterations" / "0" / "points.csv", index=False)
+    previous = {"iteration": 0, "rows": 200, "regions": [
+        {"id": 1, "rows": old_members.tolist(), "rule": None, "description": "x is high"}]}
+
+    compared = ws._compare(previous, analysis)["regions"][0]
+    [allocated] = still_weak(_frozen(previous), [], frame, predictions, data_map)
+    new_rows = np.flatnonzero(in_region[200:]).size
+    assert compared["new_rows_in_region"] == allocated.size - old_members.size == new_rows
 
 
 def test_retrain_without_new_labels_refuses_and_keeps_the_record(looped):
