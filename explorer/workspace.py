@@ -39,6 +39,7 @@ from .data import check_pool, infer_schema, read_table
 from .errors import IngestError, WorkspaceError, check_choice, check_int
 from .export import read_collection_csv, write_collection_csv
 from .files import exclusive_lock, json_text, replace_atomically, write_text_atomically
+from .frozen import FrozenRegion, frozen_members
 from .model import label_key
 from .regions import wilson_interval
 
@@ -283,7 +284,7 @@ class Workspace:
         old = np.arange(len(before))
         regions = []
         for frozen in _frozen(previous):
-            members, assigned = suggest_stage.frozen_members(frozen, analysis.data, analysis.map)
+            members, assigned = frozen_members(frozen, analysis.data, analysis.map)
             rows = members[members < len(before)]
             regions.append({
                 "id": frozen.id, "rule": frozen.rule, "size": len(rows),
@@ -475,9 +476,9 @@ class Workspace:
             os.close(directory)
 
 
-def _frozen(record: dict) -> list[suggest_stage.FrozenRegion]:
+def _frozen(record: dict) -> list[FrozenRegion]:
     """An iteration's regions as frozen regions: rows in the data that iteration trained on."""
-    return [suggest_stage.FrozenRegion(
+    return [FrozenRegion(
         id=r["id"], iteration=record["iteration"], rows=np.asarray(r["rows"], dtype=int),
         data_rows=record["rows"], rule=r["rule"], description=r["description"])
         for r in record["regions"]]

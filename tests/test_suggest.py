@@ -13,8 +13,8 @@ from explorer.export import read_collection_csv, write_collection_csv
 from explorer.model import honest_predictions, model_inputs
 from explorer.rules import RuleFeatures, best_rule
 from explorer.diagnose import Diagnosis, _collect, diagnose_region
-from explorer.suggest import (FrozenRegion, PoolPlacement, _rule_mask, frozen_members,
-                              instructions_sheet, select_rows, still_weak)
+from explorer.frozen import FrozenRegion, _rule_mask, frozen_members, still_weak
+from explorer.suggest import PoolPlacement, instructions_sheet, select_rows
 from explorer.types import DataMap, Region
 
 

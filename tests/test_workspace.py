@@ -20,7 +20,7 @@ from explorer.data import infer_schema
 from explorer.datasets import make_coverage_gap
 from explorer.embed import ModelSpace
 from explorer.errors import IngestError, WorkspaceError
-from explorer.suggest import still_weak
+from explorer.frozen import still_weak
 from explorer.types import DataMap, Predictions
 from explorer.workspace import Workspace, _frozen
 
