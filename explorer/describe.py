@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from .data import Schema
-from .rules import RuleFeatures, best_rule
+from .rules import RuleFeatures, RuleFit, best_rule
 from .types import Contrast, DataMap, GroupShare, Predictions, Region
 
 __all__ = ["describe_regions", "RULE_MIN_F1"]
@@ -33,17 +33,17 @@ def describe_regions(regions: list[Region], frame: pd.DataFrame, schema: Schema,
     for region in regions:
         members = np.zeros(len(frame), dtype=bool)
         members[region.rows] = True
-        rule = best_rule(rule_features, members, seed=seed)
-        if rule is not None and _f1(rule.precision, rule.coverage) >= RULE_MIN_F1:
-            region.rule = rule.text
-            region.rule_precision, region.rule_coverage = rule.precision, rule.coverage
+        fit = best_rule(rule_features, members, seed=seed)
+        if fit is not None and _f1(fit.precision, fit.coverage) >= RULE_MIN_F1:
+            region.rule_conditions = fit.rule.conditions
+            region.rule_precision, region.rule_coverage = fit.precision, fit.coverage
         region.contrasts = _contrasts(frame, schema, members)
         region.group_shares = _group_shares(frame, schema, members, predictions.is_error)
         if schema.is_classification:
             region.confusions = _confusions(frame[schema.target].to_numpy(),
                                             predictions.predicted, members)
         region.examples = _examples(data_map.model_space, members)
-        region.description = _sentence(region, schema, rule)
+        region.description = _sentence(region, schema, fit)
     return regions
 
 
@@ -110,7 +110,7 @@ def _examples(model_space: np.ndarray, members: np.ndarray) -> list[int]:
     return [int(r) for r in rows[np.argsort(distance, kind="stable")[:EXAMPLES]]]
 
 
-def _sentence(region: Region, schema: Schema, rule) -> str:
+def _sentence(region: Region, schema: Schema, fit: RuleFit | None) -> str:
     what = "wrong" if schema.is_classification else "with a large error"
     rates = (f"{region.error_rate:.0%} {what} vs {region.baseline_error_rate:.0%} overall "
              f"({region.lift:.1f}x)")
@@ -118,7 +118,7 @@ def _sentence(region: Region, schema: Schema, rule) -> str:
         where = f"{region.size} rows where {region.rule}"
     elif region.contrasts:
         where = (f"{region.size} rows that no simple rule describes (closest: "
-                 f"{rule.text if rule else 'none'}); they differ most in "
+                 f"{fit.rule.text if fit else 'none'}); they differ most in "
                  f"{region.contrasts[0].text}")
     else:
         where = f"{region.size} rows that no simple rule describes"

@@ -9,7 +9,6 @@ frozen region's rows in the current data with :func:`frozen_members`, so they ag
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -19,6 +18,7 @@ from sklearn.neighbors import NearestNeighbors
 from .diagnose import NEIGHBOURS
 from .embed import input_space
 from .regions import wilson_interval
+from .rules import Condition, Rule
 from .types import DataMap, Predictions, Region
 
 __all__ = ["FrozenRegion", "frozen_members", "still_weak", "RULE_TRUST", "STILL_WEAK_LIFT",
@@ -37,7 +37,7 @@ class FrozenRegion:
     iteration: int
     rows: np.ndarray
     data_rows: int
-    rule: str | None = None
+    rule_conditions: tuple[Condition, ...] = ()
     description: str = ""
 
 
@@ -55,45 +55,6 @@ curve's call."""
 COVERED_JACCARD = 0.5
 """A frozen region that overlaps a current (or newer frozen) region this much is that
 region: it is not targeted twice."""
-
-
-def _rule_mask(rule: str, frame: pd.DataFrame) -> np.ndarray | None:
-    """Rows a rule text from :mod:`explorer.rules` selects, or None if it cannot be read.
-
-    Conditions are ``a < col <= b``, ``col > t``, ``col <= t``, ``col = v`` and ``col != v``
-    joined by ``and``, with missing numbers read as the column median and missing categories
-    as ``(missing)``, as the rule features encode them.
-    """
-    selected = np.ones(len(frame), dtype=bool)
-    for part in rule.split(" and "):
-        match = (re.fullmatch(r"(\S+) < (.+) <= (\S+)", part)
-                 or re.fullmatch(r"(.+?) (<=|>|!=|=) (.*)", part))
-        if match is None:
-            return None
-        if len(match.groups()) == 3 and match.group(2) in ("<=", ">", "!=", "="):
-            column, operator, value = match.groups()
-        else:
-            low, column, high = match.groups()
-            operator, value = "between", (low, high)
-        if column not in frame.columns:
-            return None
-        if operator in ("=", "!="):
-            text = frame[column].astype("string").fillna("(missing)").to_numpy()
-            selected &= (text == value) if operator == "=" else (text != value)
-            continue
-        numbers = pd.to_numeric(frame[column], errors="coerce").to_numpy(dtype=float)
-        numbers = np.where(np.isnan(numbers), np.nanmedian(numbers), numbers) \
-            if np.isfinite(numbers).any() else numbers
-        try:
-            bounds = [float(v.replace(",", "")) for v in
-                      (value if operator == "between" else (value,))]
-        except ValueError:
-            return None
-        if operator == "between":
-            selected &= (numbers > bounds[0]) & (numbers <= bounds[1])
-        else:
-            selected &= (numbers > bounds[0]) if operator == ">" else (numbers <= bounds[0])
-    return selected
 
 
 def frozen_members(region: FrozenRegion, frame: pd.DataFrame, data_map: DataMap
@@ -114,7 +75,7 @@ def frozen_members(region: FrozenRegion, frame: pd.DataFrame, data_map: DataMap
         return np.sort(old), "no new rows"
     member = np.zeros(region.data_rows, dtype=bool)
     member[old] = True
-    selected = _rule_mask(region.rule, frame) if region.rule else None
+    selected = Rule(region.rule_conditions).mask(frame) if region.rule_conditions else None
     if selected is not None and selected[:region.data_rows].any():
         precision = float(member[selected[:region.data_rows]].mean())
         if precision >= RULE_TRUST:
@@ -160,7 +121,7 @@ def still_weak(frozen: list[FrozenRegion], regions: list[Region], frame: pd.Data
             heldout_interval=(low, high), compactness=float("nan"),
             excess_errors=rows.size * (rate - baseline),
             found_by=f"frozen R{old.id} of iteration {old.iteration}; new rows {assigned}",
-            description=old.description, rule=old.rule))
+            description=old.description, rule_conditions=old.rule_conditions))
         taken.append(rows)
         next_id += 1
     return carried

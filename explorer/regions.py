@@ -156,10 +156,10 @@ def rule_candidates(context: SearchContext) -> list[Candidate]:
                                       class_weight="balanced", random_state=context.seed)
         tree.fit(matrix[discovery], context.discovery_errors[discovery])
         passes = node_members(tree, matrix)
-        for node, text in node_rules(tree, context.rule_features).items():
+        for node, rule in node_rules(tree, context.rule_features).items():
             in_node = passes[:, node]
             if context.discovery_errors[in_node & discovery].mean() >= MIN_LIFT * context.baseline:
-                candidates.append(Candidate(in_node, "rules", text))
+                candidates.append(Candidate(in_node, "rules", rule.text))
     return candidates
 
 

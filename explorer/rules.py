@@ -3,10 +3,17 @@
 Two stages need them: the region search proposes candidate regions from the leaves of a
 shallow tree that predicts errors, and the describer explains a found region with a shallow
 tree that predicts membership. Both read the same encoding of the columns, defined here once.
+
+A rule is data, a :class:`Rule` of :class:`Condition` s: its text is written from them and
+its rows are selected from them, so a rule read back from a file (the loop measures the
+regions of earlier iterations again) selects what its text says. :meth:`Rule.parse` reads
+the text of files written before the conditions were stored.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import re
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -15,7 +22,8 @@ from sklearn.tree import DecisionTreeClassifier
 
 from .data import Schema
 
-__all__ = ["RuleFeatures", "Rule", "node_rules", "node_members", "best_rule"]
+__all__ = ["RuleFeatures", "Condition", "Rule", "RuleFit", "node_rules", "node_members",
+           "best_rule"]
 
 MAX_CATEGORIES = 20
 CATEGORY_SEPARATOR = " = "
@@ -39,15 +47,10 @@ class RuleFeatures:
     def from_frame(cls, frame: pd.DataFrame, schema: Schema) -> "RuleFeatures":
         blocks, names, two_valued = [], [], {}
         for column in schema.numeric:
-            values = pd.to_numeric(frame[column], errors="coerce").to_numpy(dtype=float)
-            missing = np.isnan(values)
-            if missing.any():
-                values = np.where(missing, np.nanmedian(values) if (~missing).any() else 0.0,
-                                  values)
-            blocks.append(values[:, None])
+            blocks.append(_median_filled(frame[column])[:, None])
             names.append(column)
         for column in schema.categorical:
-            text = frame[column].astype("string").fillna("(missing)")
+            text = frame[column].astype("string").fillna(MISSING_CATEGORY)
             values = text.value_counts().index
             if len(values) == 2:
                 two_valued[column] = (str(values[0]), str(values[1]))
@@ -58,11 +61,117 @@ class RuleFeatures:
         return cls(matrix=matrix, names=tuple(names), two_valued=two_valued)
 
 
+NUMERIC_OPERATORS = (">", "<=")
+CATEGORY_OPERATORS = ("=", "!=")
+MISSING_CATEGORY = "(missing)"
+"""What a missing category reads as, in rule features and in rule text alike."""
+
+
+@dataclass(frozen=True)
+class Condition:
+    """One test on one original column: ``age > 61.5`` or ``region != north``.
+
+    ``operator`` is ``>`` or ``<=`` with a number ``value`` (the tree's exact threshold),
+    or ``=`` or ``!=`` with a category ``value``.
+    """
+
+    column: str
+    operator: str
+    value: float | str
+
+
 @dataclass(frozen=True)
 class Rule:
-    """A conjunction of conditions, the rows it selects, and how well it fits a target set."""
+    """A conjunction of conditions, kept as data; its text is only ever written from them.
 
-    text: str
+    ``conditions`` are in reading order: category tests first, then at most one lower and
+    one upper bound per numeric column, lower first (``20 < score <= 40`` is two conditions).
+    """
+
+    conditions: tuple[Condition, ...]
+
+    @property
+    def text(self) -> str:
+        """The rule as a person reads it, e.g. ``region = north and age > 61.5``."""
+        parts: list[str] = []
+        conditions = list(self.conditions)
+        while conditions:
+            first = conditions.pop(0)
+            if first.operator in CATEGORY_OPERATORS:
+                parts.append(f"{first.column} {first.operator} {first.value}")
+            elif (first.operator == ">" and conditions and conditions[0].operator == "<="
+                  and conditions[0].column == first.column):
+                upper = conditions.pop(0)
+                parts.append(f"{_format_threshold(first.value)} < {first.column} <= "
+                             f"{_format_threshold(upper.value)}")
+            else:
+                parts.append(f"{first.column} {first.operator} {_format_threshold(first.value)}")
+        return " and ".join(parts)
+
+    def mask(self, frame: pd.DataFrame) -> np.ndarray | None:
+        """The rows of ``frame`` the rule selects, or None when a column is missing.
+
+        Missing numbers read as the column's median and missing categories as
+        ``(missing)``, as :class:`RuleFeatures` encodes them for the tree that wrote the rule.
+        """
+        if any(c.column not in frame.columns for c in self.conditions):
+            return None
+        selected = np.ones(len(frame), dtype=bool)
+        for condition in self.conditions:
+            values = frame[condition.column]
+            if condition.operator in CATEGORY_OPERATORS:
+                text = values.astype("string").fillna(MISSING_CATEGORY).to_numpy()
+                equal = text == condition.value
+                selected &= equal if condition.operator == "=" else ~equal
+                continue
+            numbers = _median_filled(values)
+            selected &= (numbers > condition.value if condition.operator == ">"
+                         else numbers <= condition.value)
+        return selected
+
+    def to_json(self) -> list[dict]:
+        """The conditions as plain ``{"column", "operator", "value"}`` objects."""
+        return [dataclasses.asdict(c) for c in self.conditions]
+
+    @classmethod
+    def from_json(cls, items: list[dict]) -> "Rule":
+        return cls(tuple(Condition(item["column"], item["operator"],
+                                   float(item["value"]) if item["operator"] in
+                                   NUMERIC_OPERATORS else str(item["value"]))
+                         for item in items))
+
+    @classmethod
+    def parse(cls, text: str) -> "Rule | None":
+        """Read back a rule's text (files written before the conditions were stored).
+
+        Numbers come back as written (three significant digits), not as the tree's exact
+        thresholds. Returns None when the text is not in the grammar :attr:`text` writes.
+        """
+        conditions: list[Condition] = []
+        for part in text.split(" and "):
+            between = re.fullmatch(r"(\S+) < (.+) <= (\S+)", part)
+            single = re.fullmatch(r"(.+?) (<=|>|!=|=) (.*)", part)
+            try:
+                if between:
+                    low, column, high = between.groups()
+                    conditions += [Condition(column, ">", _read_threshold(low)),
+                                   Condition(column, "<=", _read_threshold(high))]
+                elif single:
+                    column, operator, value = single.groups()
+                    conditions.append(Condition(column, operator, _read_threshold(value)
+                                                if operator in NUMERIC_OPERATORS else value))
+                else:
+                    return None
+            except ValueError:
+                return None
+        return cls(tuple(conditions))
+
+
+@dataclass(frozen=True)
+class RuleFit:
+    """A rule, the rows it selects, and how well it fits a target set of rows."""
+
+    rule: Rule
     selected: np.ndarray
     precision: float
     coverage: float
@@ -72,55 +181,62 @@ def _format_threshold(value: float) -> str:
     return f"{value:.3g}" if abs(value) < 1e4 else f"{value:,.0f}"
 
 
-def _condition_text(name: str, goes_right: bool, threshold: float,
-                    two_valued: dict[str, tuple[str, str]]) -> tuple[str, str, float]:
-    """Return (feature, operator, threshold) for one split, categorical splits as =/!=."""
+def _read_threshold(text: str) -> float:
+    return float(text.replace(",", ""))
+
+
+def _median_filled(values: pd.Series) -> np.ndarray:
+    """A column as numbers, missing ones (and non-numbers) as the median of the rest."""
+    numbers = pd.to_numeric(values, errors="coerce").to_numpy(dtype=float)
+    missing = np.isnan(numbers)
+    if missing.any():
+        numbers = np.where(missing, np.nanmedian(numbers) if (~missing).any() else 0.0,
+                           numbers)
+    return numbers
+
+
+def _condition(name: str, goes_right: bool, threshold: float,
+               two_valued: dict[str, tuple[str, str]]) -> Condition:
+    """The condition of one split; a split on a category indicator reads as = or !=."""
     if CATEGORY_SEPARATOR in name and 0 < threshold < 1:
         column, value = name.split(CATEGORY_SEPARATOR, 1)
         if not goes_right and column in two_valued:
             first, second = two_valued[column]
-            return column, "=" + (second if value == first else first), np.nan
-        return column, ("=" if goes_right else "!=") + value, np.nan
-    return name, ">" if goes_right else "<=", threshold
+            return Condition(column, "=", second if value == first else first)
+        return Condition(column, "=" if goes_right else "!=", value)
+    return Condition(name, ">" if goes_right else "<=", threshold)
 
 
-def _simplify(conditions: list[tuple[str, str, float]]) -> str:
-    """Merge repeated bounds on a feature (keep the tightest) and join with ``and``."""
+def _simplify(path: list[Condition]) -> Rule:
+    """Keep the tightest bound per numeric column and drop ``!=`` tests an ``=`` implies."""
     lower: dict[str, float] = {}
     upper: dict[str, float] = {}
-    categorical: list[str] = []
-    for feature, operator, threshold in conditions:
-        if operator == ">":
-            lower[feature] = max(lower.get(feature, -np.inf), threshold)
-        elif operator == "<=":
-            upper[feature] = min(upper.get(feature, np.inf), threshold)
-        else:
-            equal = operator.startswith("=")
-            text = f"{feature} {'=' if equal else '!='} {operator[1 if equal else 2:]}"
-            if text not in categorical:
-                categorical.append(text)
-    has_equal = {t.split(" = ")[0] for t in categorical if " = " in t}
-    categorical = [t for t in categorical if " != " not in t or t.split(" != ")[0] not in has_equal]
-    parts = list(categorical)
-    for feature in dict.fromkeys([f for f, *_ in conditions]):
-        low, high = lower.get(feature), upper.get(feature)
-        if low is not None and high is not None:
-            parts.append(f"{_format_threshold(low)} < {feature} <= {_format_threshold(high)}")
-        elif low is not None:
-            parts.append(f"{feature} > {_format_threshold(low)}")
-        elif high is not None:
-            parts.append(f"{feature} <= {_format_threshold(high)}")
-    return " and ".join(parts)
+    categorical: list[Condition] = []
+    for condition in path:
+        if condition.operator == ">":
+            lower[condition.column] = max(lower.get(condition.column, -np.inf), condition.value)
+        elif condition.operator == "<=":
+            upper[condition.column] = min(upper.get(condition.column, np.inf), condition.value)
+        elif condition not in categorical:
+            categorical.append(condition)
+    has_equal = {c.column for c in categorical if c.operator == "="}
+    kept = [c for c in categorical if c.operator == "=" or c.column not in has_equal]
+    for column in dict.fromkeys(c.column for c in path):
+        if column in lower:
+            kept.append(Condition(column, ">", lower[column]))
+        if column in upper:
+            kept.append(Condition(column, "<=", upper[column]))
+    return Rule(tuple(kept))
 
 
-def node_rules(tree: DecisionTreeClassifier, features: RuleFeatures) -> dict[int, str]:
-    """Map every node of a fitted tree but the root to the readable rule of its path.
+def node_rules(tree: DecisionTreeClassifier, features: RuleFeatures) -> dict[int, Rule]:
+    """Map every node of a fitted tree but the root to the rule of its path.
 
     Inner nodes count too: when a tree splits a rare category further, the node for the
     category itself is often the region, and its rule is the shortest.
     """
     structure = tree.tree_
-    rules: dict[int, str] = {}
+    rules: dict[int, Rule] = {}
     stack: list[tuple[int, list]] = [(0, [])]
     while stack:
         node, path = stack.pop()
@@ -131,10 +247,8 @@ def node_rules(tree: DecisionTreeClassifier, features: RuleFeatures) -> dict[int
             continue
         name = features.names[structure.feature[node]]
         threshold = float(structure.threshold[node])
-        stack.append((left, path + [_condition_text(name, False, threshold,
-                                                    features.two_valued)]))
-        stack.append((right, path + [_condition_text(name, True, threshold,
-                                                     features.two_valued)]))
+        stack.append((left, path + [_condition(name, False, threshold, features.two_valued)]))
+        stack.append((right, path + [_condition(name, True, threshold, features.two_valued)]))
     return rules
 
 
@@ -144,7 +258,7 @@ def node_members(tree: DecisionTreeClassifier, matrix: np.ndarray) -> np.ndarray
 
 
 def best_rule(features: RuleFeatures, members: np.ndarray, *, max_depth: int = 3,
-              seed: int = 0) -> Rule | None:
+              seed: int = 0) -> RuleFit | None:
     """The node rule of a shallow tree that best matches ``members`` (by F1), if any.
 
     Returns None when the table has no rule features. Precision is the share of selected
@@ -157,8 +271,8 @@ def best_rule(features: RuleFeatures, members: np.ndarray, *, max_depth: int = 3
                                   class_weight="balanced", random_state=seed)
     tree.fit(features.matrix, members)
     passes = node_members(tree, features.matrix)
-    best: Rule | None = None
-    for node, text in node_rules(tree, features).items():
+    best: RuleFit | None = None
+    for node, rule in node_rules(tree, features).items():
         selected = passes[:, node]
         hits = np.count_nonzero(selected & members)
         if hits == 0:
@@ -167,6 +281,6 @@ def best_rule(features: RuleFeatures, members: np.ndarray, *, max_depth: int = 3
         coverage = hits / np.count_nonzero(members)
         f1 = 2 * precision * coverage / (precision + coverage)
         if best is None or f1 > 2 * best.precision * best.coverage / (best.precision + best.coverage):
-            best = Rule(text=text, selected=selected, precision=float(precision),
-                        coverage=float(coverage))
+            best = RuleFit(rule=rule, selected=selected, precision=float(precision),
+                           coverage=float(coverage))
     return best

@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .rules import Condition, Rule
+
 __all__ = ["Predictions", "DataMap", "Contrast", "GroupShare", "Region"]
 
 
@@ -75,6 +77,8 @@ class Region:
     they are honest. ``p_value`` is Benjamini-Hochberg adjusted across candidate regions.
     ``excess_errors`` (the ranking key) is the region's size times its held-out excess rate:
     how many errors the model would stop making if the region erred like the rest.
+    ``rule_conditions`` is the describing rule as data (empty: no simple rule fits);
+    ``rule`` is its text.
     """
 
     id: int
@@ -91,7 +95,7 @@ class Region:
     excess_errors: float
     found_by: str = ""
     description: str = ""
-    rule: str | None = None
+    rule_conditions: tuple[Condition, ...] = ()
     rule_precision: float | None = None
     rule_coverage: float | None = None
     contrasts: list[Contrast] = field(default_factory=list)
@@ -101,3 +105,8 @@ class Region:
     diagnosis: str | None = None
     suggested_rows: int | None = None
     evidence: str | None = None
+
+    @property
+    def rule(self) -> str | None:
+        """The readable rule, e.g. ``age > 61.5 and region = north``; None without one."""
+        return Rule(self.rule_conditions).text if self.rule_conditions else None

@@ -42,6 +42,7 @@ from .files import exclusive_lock, json_text, replace_atomically, write_text_ato
 from .frozen import FrozenRegion, frozen_members
 from .model import label_key
 from .regions import wilson_interval
+from .rules import Rule
 
 __all__ = ["Workspace", "IngestReport"]
 
@@ -257,7 +258,9 @@ class Workspace:
                 "groups": _group_rates(analysis.data, list(analysis.schema.groups),
                                        analysis.predictions.error),
                 "regions": [{"id": r.id, "size": r.size, "error_rate": r.error_rate,
-                             "rule": r.rule, "description": r.description,
+                             "rule": r.rule,
+                             "conditions": Rule(r.rule_conditions).to_json(),
+                             "description": r.description,
                              "diagnosis": r.diagnosis, "suggested_rows": r.suggested_rows,
                              "rows": np.asarray(r.rows, dtype=np.int64)}
                             for r in analysis.regions],
@@ -287,7 +290,8 @@ class Workspace:
             members, assigned = frozen_members(frozen, analysis.data, analysis.map)
             rows = members[members < len(before)]
             regions.append({
-                "id": frozen.id, "rule": frozen.rule, "size": len(rows),
+                "id": frozen.id, "rule": Rule(frozen.rule_conditions).text or None,
+                "size": len(rows),
                 "description": frozen.description,
                 "before": _rate(before[rows]), "after": _rate(after[rows]),
                 "new_rows_in_region": int(len(members) - len(rows)),
@@ -480,8 +484,18 @@ def _frozen(record: dict) -> list[FrozenRegion]:
     """An iteration's regions as frozen regions: rows in the data that iteration trained on."""
     return [FrozenRegion(
         id=r["id"], iteration=record["iteration"], rows=np.asarray(r["rows"], dtype=int),
-        data_rows=record["rows"], rule=r["rule"], description=r["description"])
+        data_rows=record["rows"], rule_conditions=_stored_rule(r).conditions,
+        description=r["description"])
         for r in record["regions"]]
+
+
+def _stored_rule(region: dict) -> Rule:
+    """A region's rule from iteration.json: its conditions, or (files written before they
+    were stored) its text read back; no rule, or text that cannot be read, is empty."""
+    if "conditions" in region:
+        return Rule.from_json(region["conditions"])
+    parsed = Rule.parse(region["rule"]) if region["rule"] else None
+    return parsed if parsed is not None else Rule(())
 
 
 def _now() -> str:

@@ -14,6 +14,7 @@ import pytest
 
 from explorer.analysis import Analysis
 from explorer.data import Schema
+from explorer.rules import Condition
 from explorer.types import Contrast, DataMap, GroupShare, Predictions, Region
 
 HOSTILE = '<script>alert("x")</script>&'
@@ -46,13 +47,13 @@ def planted_analysis(planted_data):
                             prediction="prediction", seed=0)
 
 
-def _region(region_id: int, rows: np.ndarray, *, description: str, rule: str | None,
-            diagnosis: str | None) -> Region:
+def _region(region_id: int, rows: np.ndarray, *, description: str,
+            rule: tuple[Condition, ...], diagnosis: str | None) -> Region:
     return Region(
         id=region_id, rows=rows, size=len(rows), error_rate=0.6, baseline_error_rate=0.2,
         lift=3.0, p_value=0.001, heldout_error_rate=0.55, heldout_size=len(rows) // 2,
         heldout_interval=(0.4, 0.7), compactness=0.8, excess_errors=float(len(rows)) * 0.4,
-        description=description, rule=rule, rule_precision=0.9 if rule else None,
+        description=description, rule_conditions=rule, rule_precision=0.9 if rule else None,
         rule_coverage=0.7 if rule else None,
         contrasts=[Contrast(feature="x1", effect=1.5, text="x1 is higher than elsewhere")],
         group_shares=[GroupShare(column="city", value=HOSTILE, share_in_region=0.8,
@@ -88,8 +89,8 @@ def make_tiny_analysis(*, n_rows: int = 120, with_regions: bool = True,
     if with_regions:
         regions = [
             _region(0, np.arange(0, 30), description=f"city is {HOSTILE}",
-                    rule=f"city = {HOSTILE}", diagnosis="collect"),
-            _region(1, np.arange(50, 70), description="x1 is high", rule=None,
+                    rule=(Condition("city", "=", HOSTILE),), diagnosis="collect"),
+            _region(1, np.arange(50, 70), description="x1 is high", rule=(),
                     diagnosis=None),
         ]
     data_map = DataMap(coords=coords, model_space=coords, n_fitted=n_rows, from_cache=False)

@@ -11,9 +11,9 @@ from explorer.datasets import make_coverage_gap
 from explorer.embed import ModelSpace
 from explorer.export import read_collection_csv, write_collection_csv
 from explorer.model import honest_predictions, model_inputs
-from explorer.rules import RuleFeatures, best_rule
+from explorer.rules import Condition
 from explorer.diagnose import Diagnosis, _collect, diagnose_region
-from explorer.frozen import FrozenRegion, _rule_mask, frozen_members, still_weak
+from explorer.frozen import FrozenRegion, frozen_members, still_weak
 from explorer.suggest import PoolPlacement, instructions_sheet, select_rows
 from explorer.types import DataMap, Region
 
@@ -159,32 +159,18 @@ def test_unknown_strategy_is_a_clear_error():
 
 # --- frozen regions (regions of earlier iterations) ----------------------------------------
 
-def test_rule_text_selects_the_rows_the_rule_selected():
-    rng = np.random.default_rng(0)
-    frame = pd.DataFrame({"age": rng.integers(18, 90, 800),
-                          "city": rng.choice(["north", "south", "east"], 800),
-                          "score": rng.integers(0, 100, 800).astype(float)})
-    frame.loc[::17, "score"] = np.nan
-    members = ((frame["age"] > 60) & (frame["city"] != "east")).to_numpy() | \
-        ((frame["score"] <= 20) & (frame["age"] <= 40)).to_numpy()
-    schema = infer_schema(frame.assign(label=members.astype(int)), target="label")
-    features = RuleFeatures.from_frame(frame, schema)
-    rule = best_rule(features, members, seed=0)
-    assert rule is not None and " and " in rule.text
-    np.testing.assert_array_equal(_rule_mask(rule.text, frame), rule.selected)
-    assert _rule_mask("height > 2", frame) is None  # unknown column: fall back to neighbours
-
-
 def test_new_rows_join_a_frozen_region_by_its_rule_when_it_is_precise_else_by_neighbours():
     rng = np.random.default_rng(1)
     frame = pd.DataFrame({"x": rng.uniform(-1, 1, 600), "y": rng.uniform(-1, 1, 600)})
     data_map = _plain_map(frame.to_numpy())
     old = np.flatnonzero(frame["x"].to_numpy()[:500] > 0.5)
     new_in = 500 + np.flatnonzero(frame["x"].to_numpy()[500:] > 0.5)
-    precise = FrozenRegion(id=1, iteration=0, rows=old, data_rows=500, rule="x > 0.5")
+    precise = FrozenRegion(id=1, iteration=0, rows=old, data_rows=500,
+                           rule_conditions=(Condition("x", ">", 0.5),))
     members, how = frozen_members(precise, frame, data_map)
     assert "rule" in how and set(members) == set(old) | set(new_in)
-    loose = FrozenRegion(id=1, iteration=0, rows=old, data_rows=500, rule="x > 0")
+    loose = FrozenRegion(id=1, iteration=0, rows=old, data_rows=500,
+                         rule_conditions=(Condition("x", ">", 0.0),))
     members, how = frozen_members(loose, frame, data_map)
     assert "neighbours" in how
     added = set(members) - set(old)

@@ -21,6 +21,7 @@ from explorer.datasets import make_coverage_gap
 from explorer.embed import ModelSpace
 from explorer.errors import IngestError, WorkspaceError
 from explorer.frozen import still_weak
+from explorer.rules import Condition, Rule
 from explorer.types import DataMap, Predictions
 from explorer.workspace import Workspace, _frozen
 
@@ -86,6 +87,8 @@ def test_retrain_compares_the_frozen_regions_of_the_previous_iteration(looped):
         assert low <= region["after"]["error_rate"] <= high
         assert region["new_rows_assigned"].startswith("by ")
     assert comparison["overall"]["before"]["rows"] == 500
+    for region in previous["regions"]:  # the rule is stored as data, and reads as its text
+        assert (Rule.from_json(region["conditions"]).text or None) == region["rule"]
     status = ws.status()
     assert status["labels"] == 40 and len(status["iterations"]) == 2
 
@@ -123,6 +126,18 @@ def test_before_after_and_the_allocation_put_the_same_new_rows_in_a_frozen_regio
     [allocated] = still_weak(_frozen(previous), [], frame, predictions, data_map)
     new_rows = np.flatnonzero(in_region[200:]).size
     assert compared["new_rows_in_region"] == allocated.size - old_members.size == new_rows
+
+
+def test_frozen_regions_read_the_rule_text_of_files_written_before_the_conditions():
+    region = {"id": 2, "rows": [0, 1], "description": "", "rule": "city = x and 20 < age <= 40"}
+    [old] = _frozen({"iteration": 0, "rows": 10, "regions": [region]})
+    assert old.rule_conditions == (Condition("city", "=", "x"), Condition("age", ">", 20.0),
+                                   Condition("age", "<=", 40.0))
+    [new] = _frozen({"iteration": 0, "rows": 10, "regions": [
+        {**region, "conditions": Rule(old.rule_conditions[:1]).to_json()}]})
+    assert new.rule_conditions == old.rule_conditions[:1]  # the stored conditions win
+    [unreadable] = _frozen({"iteration": 0, "rows": 10, "regions": [{**region, "rule": "?"}]})
+    assert unreadable.rule_conditions == ()
 
 
 def test_retrain_without_new_labels_refuses_and_keeps_the_record(looped):
