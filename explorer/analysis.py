@@ -150,6 +150,7 @@ def analyze(data, target: str, prediction: str | None = None, probabilities=None
         diagnoses, collection_list, _ = suggest.suggest_regions(
             found, frame, schema, predictions, data_map, pool=pool_frame, budget=budget,
             seed=seed)
+        found = suggest.diagnosed(found, diagnoses, pool_given=pool_frame is not None)
     progress("Done", 1.0)
     notes = [f"Column '{c}' left out: {reason}." for c, reason in schema.ignored.items()]
     notes += search.notes

@@ -9,6 +9,7 @@ and a few representative rows.
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
@@ -29,22 +30,26 @@ EXAMPLES = 5
 def describe_regions(regions: list[Region], frame: pd.DataFrame, schema: Schema,
                      predictions: Predictions, data_map: DataMap, rule_features: RuleFeatures,
                      *, seed: int) -> list[Region]:
-    """Fill the descriptive fields of each region (in place) and return the list."""
-    for region in regions:
-        members = np.zeros(len(frame), dtype=bool)
-        members[region.rows] = True
-        fit = best_rule(rule_features, members, seed=seed)
-        if fit is not None and _f1(fit.precision, fit.coverage) >= RULE_MIN_F1:
-            region.rule_conditions = fit.rule.conditions
-            region.rule_precision, region.rule_coverage = fit.precision, fit.coverage
-        region.contrasts = _contrasts(frame, schema, members)
-        region.group_shares = _group_shares(frame, schema, members, predictions.is_error)
-        if schema.is_classification:
-            region.confusions = _confusions(frame[schema.target].to_numpy(),
-                                            predictions.predicted, members)
-        region.examples = _examples(data_map.model_space, members)
-        region.description = _sentence(region, schema, fit)
-    return regions
+    """The regions with their descriptive fields filled in (new regions, same order)."""
+    return [_described(region, frame, schema, predictions, data_map, rule_features, seed=seed)
+            for region in regions]
+
+
+def _described(region: Region, frame: pd.DataFrame, schema: Schema, predictions: Predictions,
+               data_map: DataMap, rule_features: RuleFeatures, *, seed: int) -> Region:
+    members = np.zeros(len(frame), dtype=bool)
+    members[region.rows] = True
+    fit = best_rule(rule_features, members, seed=seed)
+    if fit is not None and _f1(fit.precision, fit.coverage) >= RULE_MIN_F1:
+        region = replace(region, rule_conditions=fit.rule.conditions,
+                         rule_precision=fit.precision, rule_coverage=fit.coverage)
+    confusions = (_confusions(frame[schema.target].to_numpy(), predictions.predicted, members)
+                  if schema.is_classification else region.confusions)
+    region = replace(region, contrasts=_contrasts(frame, schema, members),
+                     group_shares=_group_shares(frame, schema, members, predictions.is_error),
+                     confusions=confusions,
+                     examples=_examples(data_map.model_space, members))
+    return replace(region, description=_sentence(region, schema, fit))
 
 
 def _f1(precision: float, coverage: float) -> float:

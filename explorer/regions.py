@@ -23,7 +23,7 @@ by the prediction) and is dropped with a note.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from itertools import combinations
 import warnings
 from typing import Callable
@@ -374,9 +374,7 @@ def _confirm(tested: list[Candidate], is_error: np.ndarray, confirmation: np.nda
     kept = _without_overlaps(ranked, is_error, confirmation, held_baseline, alpha)
     kept = _without_unneeded(kept, is_error, confirmation, held_baseline, alpha)
     kept.sort(key=lambda region: -region.excess_errors)
-    for rank, region in enumerate(kept, start=1):
-        region.id = rank
-    return kept
+    return [replace(region, id=rank) for rank, region in enumerate(kept, start=1)]
 
 
 def _without_overlaps(regions: list[Region], is_error: np.ndarray, confirmation: np.ndarray,

@@ -87,10 +87,9 @@ def describe_selection(analysis, rows, *, region_id: int = -1) -> Region:
         p_value=p_value, heldout_error_rate=error_rate, heldout_size=size,
         heldout_interval=wilson_interval(errors_in, size), compactness=float("nan"),
         excess_errors=size * (error_rate - baseline), found_by="selection")
-    describe_regions([region], analysis.data, analysis.schema, analysis.predictions,
-                     analysis.map, RuleFeatures.from_frame(analysis.data, analysis.schema),
-                     seed=analysis.seed)
-    return region
+    return describe_regions([region], analysis.data, analysis.schema, analysis.predictions,
+                            analysis.map, RuleFeatures.from_frame(analysis.data, analysis.schema),
+                            seed=analysis.seed)[0]
 
 
 def load_user_regions(folder) -> list[dict]:

@@ -36,7 +36,7 @@ from .model import baseline_model, encode_target, model_inputs
 from .types import DataMap, Predictions, Region
 
 __all__ = ["PoolPlacement", "STRATEGIES", "place_pool", "select_rows", "suggest_regions",
-           "instructions_sheet", "LIST_COLUMNS"]
+           "diagnosed", "instructions_sheet", "LIST_COLUMNS"]
 
 STRATEGIES = ("targeted", "random", "uncertainty")
 LIST_COLUMNS = ("row", "region", "priority", "reason")
@@ -280,14 +280,33 @@ def specification(region: Region, diagnosis: Diagnosis) -> str:
             + (f" (examples: rows {examples})" if examples else "") + ".")
 
 
+def diagnosed(regions: list[Region], diagnoses: dict[int, Diagnosis], *, pool_given: bool
+              ) -> list[Region]:
+    """The regions with their ``diagnosis``, ``suggested_rows`` and ``evidence`` filled in.
+
+    Without a pool no collection list says which rows to collect, so a ``collect`` region's
+    evidence ends with its :func:`specification`.
+    """
+    found = []
+    for region in regions:
+        diagnosis = diagnoses[region.id]
+        evidence = diagnosis.evidence
+        if not pool_given and diagnosis.kind == "collect":
+            evidence += " " + specification(region, diagnosis)
+        found.append(dataclasses.replace(region, diagnosis=diagnosis.kind, evidence=evidence,
+                                         suggested_rows=diagnosis.suggested_rows))
+    return found
+
+
 def suggest_regions(regions: list[Region], frame: pd.DataFrame, schema: Schema,
                     predictions: Predictions, data_map: DataMap, *, pool=None,
                     budget: int | None = None, strategy: str = "targeted", seed: int = 0,
                     available: np.ndarray | None = None, frozen: list[FrozenRegion] = (),
                     known: dict[int, Diagnosis] | None = None
                     ) -> tuple[dict[int, Diagnosis], pd.DataFrame | None, PoolPlacement | None]:
-    """Diagnose every region (filling its ``diagnosis``, ``suggested_rows`` and ``evidence``
-    in place) and, with a pool, choose ``budget`` rows (default 100) to label.
+    """Diagnose every region and, with a pool, choose ``budget`` rows (default 100) to label.
+
+    The regions are read, never changed; :func:`diagnosed` gives them their diagnosis.
 
     ``known`` holds diagnoses already made for these regions on this data (``Analysis.
     diagnoses``); they are reused, since a learning curve costs nine model fits.
@@ -306,10 +325,6 @@ def suggest_regions(regions: list[Region], frame: pd.DataFrame, schema: Schema,
         diagnosis = (known or {}).get(region.id) or diagnose_region(
             region, frame, schema, predictions, features, seed=int(curve_seeds[index]),
             neighbours=neighbours, curve=index < MAX_CURVE_REGIONS)
-        region.diagnosis, region.suggested_rows = diagnosis.kind, diagnosis.suggested_rows
-        region.evidence = diagnosis.evidence
-        if pool is None and diagnosis.kind == "collect":
-            region.evidence += " " + specification(region, diagnosis)
         diagnoses[region.id] = diagnosis
     carried = still_weak(list(frozen), regions, frame, predictions, data_map)
     for index, region in enumerate(carried[:MAX_CURVE_REGIONS]):

@@ -68,7 +68,7 @@ class GroupShare:
     error_rate_in_region: float
 
 
-@dataclass
+@dataclass(frozen=True)
 class Region:
     """A place in input space where the model errs more than it does overall.
 
@@ -79,6 +79,10 @@ class Region:
     how many errors the model would stop making if the region erred like the rest.
     ``rule_conditions`` is the describing rule as data (empty: no simple rule fits);
     ``rule`` is its text.
+
+    Frozen: each stage (describe, suggest) returns new regions made with
+    ``dataclasses.replace``, so a region an analysis holds never changes under a reader
+    (the app shares one cached analysis between pages and budgets).
     """
 
     id: int

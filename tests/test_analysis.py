@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pandas as pd
+import pytest
 
 import explorer
+from explorer.describe import describe_regions
+from explorer.rules import RuleFeatures
+from explorer.suggest import diagnosed
 
 
 def jaccard(a, b) -> float:
@@ -17,6 +23,22 @@ def test_public_api_is_pinned():
         "Analysis", "DataError", "Dataset", "DatasetNotFoundError", "ExplorerError",
         "IngestError", "ParameterError", "Region", "SchemaMismatchError", "WorkspaceError",
         "Workspace", "analyze", "list_datasets", "load_dataset", "make_planted"])
+
+
+def test_regions_are_frozen_and_stages_return_new_ones(planted_analysis):
+    """The app shares one analysis between pages: no stage may change a region it reads."""
+    a = planted_analysis
+    region = a.regions[0]
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        region.diagnosis = "relabel"
+    bare = dataclasses.replace(region, rule_conditions=(), description="", diagnosis=None,
+                               evidence=None, suggested_rows=None)
+    [described] = describe_regions([bare], a.data, a.schema, a.predictions, a.map,
+                                   RuleFeatures.from_frame(a.data, a.schema), seed=a.seed)
+    [suggested] = diagnosed([described], a.diagnoses, pool_given=False)
+    assert (bare.rule, bare.description, described.diagnosis) == (None, "", None)
+    assert (described.rule, described.description) == (region.rule, region.description)
+    assert (suggested.diagnosis, suggested.evidence) == (region.diagnosis, region.evidence)
 
 
 def test_planted_region_is_found_and_described(planted_analysis, planted_data):

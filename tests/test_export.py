@@ -7,6 +7,7 @@ import html
 import json
 import math
 import re
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
@@ -55,15 +56,14 @@ def test_save_writes_contract_files(tmp_path, tiny_analysis):
 
 
 def test_compacting_row_lists_leaves_strings_alone(tmp_path, tiny_analysis):
-    tiny_analysis.regions[1].description = "x1 in [1,\n2]"
+    tiny_analysis.regions[1] = replace(tiny_analysis.regions[1], description="x1 in [1,\n2]")
     document = json.loads((save_analysis(tiny_analysis, tmp_path) / "regions.json").read_text())
     assert document["regions"][1]["description"] == "x1 in [1,\n2]"
 
 
 def test_regions_json_is_strict(tiny_analysis):
-    tiny_analysis.regions[0].lift = float("inf")
-    tiny_analysis.regions[0].p_value = np.float64("nan")
-    tiny_analysis.regions[0].size = np.int64(30)
+    tiny_analysis.regions[0] = replace(tiny_analysis.regions[0], lift=float("inf"),
+                                       p_value=np.float64("nan"), size=np.int64(30))
     document = regions_to_dict(tiny_analysis)
     json.dumps(document, allow_nan=False)
     assert document["regions"][0]["lift"] is None and document["regions"][0]["p_value"] is None

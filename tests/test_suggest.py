@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -211,8 +213,9 @@ def test_a_still_weak_frozen_region_shares_the_budget_by_expected_gain():
                               probabilities=rng.dirichlet([1, 1], n), coverage=coverage,
                               region_ids=(1, 2))
     predictions = type("P", (), {"is_error": np.zeros(10, bool)})
-    regions = [_region(np.arange(5), predictions), _region(np.arange(5), predictions)]
-    regions[1].id, regions[1].found_by = 2, "frozen R4 of iteration 0; new rows by its rule"
+    regions = [_region(np.arange(5), predictions),
+               replace(_region(np.arange(5), predictions), id=2,
+                       found_by="frozen R4 of iteration 0; new rows by its rule")]
     diagnoses = {1: Diagnosis(1, "collect", "", curve_params=(0.3, 0.3)),
                  2: Diagnosis(2, "collect", "", curve_params=(0.6, 0.3))}
     listing = select_rows("targeted", 60, pd.DataFrame({"x": space[:, 0]}), seed=0,
@@ -226,9 +229,7 @@ def test_a_still_weak_frozen_region_shares_the_budget_by_expected_gain():
 def test_analysis_keeps_its_diagnoses_and_later_suggestions_reuse_them(planted_analysis):
     """A learning curve costs nine model fits; a second suggestion on the same data must
     take the analysis's diagnoses, not measure the curves again."""
-    import copy
-
-    from explorer.suggest import suggest_regions
+    from explorer.suggest import diagnosed, suggest_regions
 
     analysis = planted_analysis
     assert analysis.regions
@@ -236,9 +237,10 @@ def test_analysis_keeps_its_diagnoses_and_later_suggestions_reuse_them(planted_a
     assert all(analysis.diagnoses[r.id].kind == r.diagnosis for r in analysis.regions)
     marker = {r.id: Diagnosis(r.id, "relabel", "given, not measured again")
               for r in analysis.regions}
-    regions = copy.deepcopy(analysis.regions)
-    diagnoses, _, _ = suggest_regions(regions, analysis.data, analysis.schema,
+    diagnoses, _, _ = suggest_regions(analysis.regions, analysis.data, analysis.schema,
                                       analysis.predictions, analysis.map, known=marker)
     assert diagnoses == marker
+    regions = diagnosed(analysis.regions, diagnoses, pool_given=False)
     assert all(r.diagnosis == "relabel" and r.evidence == "given, not measured again"
                for r in regions)
+    assert all(r.diagnosis == analysis.diagnoses[r.id].kind for r in analysis.regions)

@@ -9,7 +9,6 @@ session (``st.cache_resource``), with its progress drawn while it runs.
 
 from __future__ import annotations
 
-import copy
 import dataclasses
 import hashlib
 import json
@@ -304,8 +303,8 @@ def pooled_collection_list(settings: Settings, analysis: explorer.Analysis,
                            budget: int) -> pd.DataFrame:
     """The collection list for another budget than the analysis's own (computed once each).
 
-    Runs the core's ``suggest.suggest_regions`` on copies of the regions (it fills their
-    diagnosis in place, and the cached analysis is shared read-only).
+    Runs the core's ``suggest.suggest_regions`` on the analysis's regions (frozen, so the
+    cached analysis that every page shares cannot change under them).
     """
     if budget == len(analysis.collection_list):
         return analysis.collection_list
@@ -315,8 +314,8 @@ def pooled_collection_list(settings: Settings, analysis: explorer.Analysis,
 @st.cache_data(max_entries=16, show_spinner="Choosing pool rows for this budget…")
 def _collection_list(key: str, budget: int, _analysis: explorer.Analysis) -> pd.DataFrame:
     a = _analysis
-    return suggest.suggest_regions(copy.deepcopy(a.regions), a.data, a.schema, a.predictions,
-                                   a.map, pool=a.pool, budget=budget, seed=a.seed,
+    return suggest.suggest_regions(a.regions, a.data, a.schema, a.predictions, a.map,
+                                   pool=a.pool, budget=budget, seed=a.seed,
                                    known=a.diagnoses)[1]
 
 
