@@ -5,10 +5,15 @@ things read them: the before/after comparison (:meth:`explorer.Workspace.retrain
 budget allocation (:func:`explorer.suggest.suggest_regions`), which keeps feeding a region
 that is still weak even when it no longer passes a fresh significance test. Both find a
 frozen region's rows in the current data with :func:`frozen_members`, so they agree on them.
+
+A region keeps its name (``R3``) from iteration to iteration: :func:`stable_ids` gives a
+region found again the name it had, and a new region a number never used before, so a
+person following R3 through the loop follows one place in the data.
 """
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 
 import numpy as np
@@ -21,8 +26,8 @@ from .regions import wilson_interval
 from .rules import Condition, Rule
 from .types import DataMap, Predictions, Region
 
-__all__ = ["FrozenRegion", "frozen_members", "still_weak", "RULE_TRUST", "STILL_WEAK_LIFT",
-           "COVERED_JACCARD"]
+__all__ = ["FrozenRegion", "frozen_members", "still_weak", "stable_ids", "RULE_TRUST",
+           "STILL_WEAK_LIFT", "COVERED_JACCARD"]
 
 
 @dataclass(frozen=True)
@@ -53,8 +58,9 @@ asking for fresh significance dropped regions that were still twice as wrong as 
 held-out data (coverage-gap benchmark). Whether it gets more rows is then the learning
 curve's call."""
 COVERED_JACCARD = 0.5
-"""A frozen region that overlaps a current (or newer frozen) region this much is that
-region: it is not targeted twice."""
+"""A region that overlaps an earlier one this much is that region: it keeps the earlier
+name, and the earlier (frozen) copy is not targeted beside it. Half, because a region that
+received rows changes at its edge but not at its core."""
 
 
 def frozen_members(region: FrozenRegion, frame: pd.DataFrame, data_map: DataMap
@@ -96,16 +102,19 @@ def still_weak(frozen: list[FrozenRegion], regions: list[Region], frame: pd.Data
     A region that received rows may no longer pass a fresh significance test (its error
     fell, the search's threshold did not) and yet still err far more than the rest; this
     keeps such regions in the allocation while their measured error says so
-    (``STILL_WEAK_LIFT``). Each comes
-    back as a :class:`Region` with a new id (after ``regions``' ids), measured on current
-    rows; the newest copy of a region wins and one overlapping a current region is dropped.
+    (``STILL_WEAK_LIFT``). Each comes back as a :class:`Region` under its own name,
+    measured on current rows. The ids are names (:func:`stable_ids`): a frozen region whose
+    name a current region bears was found again, and of several copies of a name the newest
+    wins; one overlapping a current region (``COVERED_JACCARD``) is dropped too.
     """
     is_error = np.asarray(predictions.is_error, dtype=bool)
     baseline = float(is_error.mean())
     taken = [np.asarray(r.rows, dtype=int) for r in regions]
-    next_id = max([r.id for r in regions], default=0) + 1
+    names = {r.id for r in regions}
     carried = []
     for old in sorted(frozen, key=lambda r: -r.iteration):
+        if old.id in names:
+            continue
         rows, assigned = frozen_members(old, frame, data_map)
         if any(_jaccard(rows, other) >= COVERED_JACCARD for other in taken):
             continue
@@ -115,16 +124,43 @@ def still_weak(frozen: list[FrozenRegion], regions: list[Region], frame: pd.Data
         if rate <= STILL_WEAK_LIFT * baseline:
             continue
         carried.append(Region(
-            id=next_id, rows=rows, size=int(rows.size), error_rate=rate,
+            id=old.id, rows=rows, size=int(rows.size), error_rate=rate,
             baseline_error_rate=baseline, lift=rate / baseline if baseline else np.inf,
             p_value=float("nan"), heldout_error_rate=rate, heldout_size=int(rows.size),
             heldout_interval=(low, high), compactness=float("nan"),
             excess_errors=rows.size * (rate - baseline),
-            found_by=f"frozen R{old.id} of iteration {old.iteration}; new rows {assigned}",
+            found_by=f"frozen in iteration {old.iteration}; new rows {assigned}",
             description=old.description, rule_conditions=old.rule_conditions))
         taken.append(rows)
-        next_id += 1
+        names.add(old.id)
     return carried
+
+
+def stable_ids(regions: list[Region], earlier: list[FrozenRegion]) -> list[int]:
+    """The name (id) of each current region, carried over from earlier iterations.
+
+    A region found again keeps the earlier name: it has the same rule, or its rows among
+    those the earlier region was found in overlap it by ``COVERED_JACCARD`` (the newest copy
+    of each earlier name counts). Pairs are matched best first (same rule, then overlap,
+    then importance), each name to one region; every other region gets the next number
+    after all names ever used, in importance order, so a name never passes to another place.
+    """
+    newest = {old.id: old for old in sorted(earlier, key=lambda r: r.iteration)}
+    pairs = []
+    for index, region in enumerate(regions):
+        rows = np.asarray(region.rows, dtype=int)
+        text = Rule(region.rule_conditions).text
+        for old in newest.values():
+            same_rule = bool(text) and text == Rule(old.rule_conditions).text
+            overlap = _jaccard(rows[rows < old.data_rows], np.asarray(old.rows, dtype=int))
+            if same_rule or overlap >= COVERED_JACCARD:
+                pairs.append((same_rule, overlap, -index, old.id))
+    ids: list[int | None] = [None] * len(regions)
+    for _, _, negative_index, name in sorted(pairs, reverse=True):
+        if ids[-negative_index] is None and name not in ids:
+            ids[-negative_index] = name
+    fresh = itertools.count(max(newest, default=0) + 1)
+    return [name if name is not None else next(fresh) for name in ids]
 
 
 def _jaccard(a: np.ndarray, b: np.ndarray) -> float:

@@ -311,7 +311,7 @@ def suggest_regions(regions: list[Region], frame: pd.DataFrame, schema: Schema,
     ``known`` holds diagnoses already made for these regions on this data (``Analysis.
     diagnoses``); they are reused, since a learning curve costs nine model fits.
     ``frozen`` holds regions of earlier iterations; those :func:`still_weak` keeps are
-    diagnosed too and compete for the budget under new ids after the current regions'.
+    diagnosed too and compete for the budget under their own names (ids).
     Returns the diagnoses by region id, the collection list (None without a pool) and the
     pool's placement (None without a pool or for the random strategy).
     """

@@ -16,7 +16,8 @@ previous state readable. Writers hold an exclusive ``fcntl`` lock on ``.lock``; 
 none. A label is *acknowledged* once :meth:`Workspace.ingest` returns: its batch file exists.
 The training data of an iteration is the starting data followed by the labelled pool rows in
 the order they were recorded, so a row's position never changes and regions frozen in one
-iteration can be measured again in the next.
+iteration can be measured again in the next. A region found again keeps its name (``R3``),
+and a new region gets a number never used in the workspace (:mod:`explorer.frozen`).
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ import json
 import os
 import shutil
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -39,7 +40,7 @@ from .data import check_pool, infer_schema, read_table
 from .errors import IngestError, WorkspaceError, check_choice, check_int
 from .export import read_collection_csv, write_collection_csv
 from .files import exclusive_lock, json_text, replace_atomically, write_text_atomically
-from .frozen import FrozenRegion, frozen_members
+from .frozen import FrozenRegion, frozen_members, stable_ids
 from .model import label_key
 from .regions import wilson_interval
 from .rules import Rule
@@ -223,13 +224,19 @@ class Workspace:
             f"and try again."))
 
     def _analyze(self) -> Analysis:
-        """The analysis of the current training data (kept in memory per label count)."""
+        """The analysis of the current training data (kept in memory per label count).
+
+        Its regions bear the names they had in the iterations recorded so far
+        (:func:`~explorer.frozen.stable_ids`); the records hold every name, rows and rule,
+        so another process names the same regions alike.
+        """
         count = len(self.labels())
         if self._analysis is None or self._analysis[0] != count:
             settings = self.settings
             analysis = analyze(self.training_data(), target=settings["target"],
                                groups=settings["groups"] or None, seed=settings["seed"])
-            self._analysis = (count, analysis)
+            earlier = [f for record in self.iterations for f in _frozen(record)]
+            self._analysis = (count, _renamed(analysis, stable_ids(analysis.regions, earlier)))
         return self._analysis[1]
 
     def retrain(self) -> dict:
@@ -478,6 +485,14 @@ class Workspace:
             os.fsync(directory)  # the rename itself survives a power cut
         finally:
             os.close(directory)
+
+
+def _renamed(analysis: Analysis, ids: list[int]) -> Analysis:
+    """The analysis with its regions (and their diagnoses) under the given ids, in order."""
+    new_id = {region.id: name for region, name in zip(analysis.regions, ids)}
+    return replace(analysis, regions=[replace(r, id=new_id[r.id]) for r in analysis.regions],
+                   diagnoses={new_id[old]: replace(d, region=new_id[old])
+                              for old, d in analysis.diagnoses.items()})
 
 
 def _frozen(record: dict) -> list[FrozenRegion]:

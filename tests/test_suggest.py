@@ -13,11 +13,9 @@ from explorer.datasets import make_coverage_gap
 from explorer.embed import ModelSpace
 from explorer.export import read_collection_csv, write_collection_csv
 from explorer.model import honest_predictions, model_inputs
-from explorer.rules import Condition
 from explorer.diagnose import Diagnosis, _collect, diagnose_region
-from explorer.frozen import FrozenRegion, frozen_members, still_weak
 from explorer.suggest import PoolPlacement, instructions_sheet, select_rows
-from explorer.types import DataMap, Region
+from explorer.types import Region
 
 
 def _region(rows: np.ndarray, predictions) -> Region:
@@ -27,12 +25,6 @@ def _region(rows: np.ndarray, predictions) -> Region:
                   baseline_error_rate=float(predictions.is_error.mean()), lift=2.0,
                   p_value=0.01, heldout_error_rate=0.5, heldout_size=len(rows) // 2,
                   heldout_interval=(0.3, 0.7), compactness=0.8, excess_errors=10.0)
-
-
-def _plain_map(features: np.ndarray) -> DataMap:
-    """A map whose model space is ``features`` itself (no prediction block)."""
-    return DataMap(coords=features[:, :2], model_space=features, n_fitted=len(features),
-                   from_cache=False)
 
 
 def _diagnose(frame: pd.DataFrame, rows: np.ndarray, **kwargs):
@@ -159,50 +151,6 @@ def test_unknown_strategy_is_a_clear_error():
         select_rows("cleverest", 5, pd.DataFrame({"x": [1.0]}), seed=0)
 
 
-# --- frozen regions (regions of earlier iterations) ----------------------------------------
-
-def test_new_rows_join_a_frozen_region_by_its_rule_when_it_is_precise_else_by_neighbours():
-    rng = np.random.default_rng(1)
-    frame = pd.DataFrame({"x": rng.uniform(-1, 1, 600), "y": rng.uniform(-1, 1, 600)})
-    data_map = _plain_map(frame.to_numpy())
-    old = np.flatnonzero(frame["x"].to_numpy()[:500] > 0.5)
-    new_in = 500 + np.flatnonzero(frame["x"].to_numpy()[500:] > 0.5)
-    precise = FrozenRegion(id=1, iteration=0, rows=old, data_rows=500,
-                           rule_conditions=(Condition("x", ">", 0.5),))
-    members, how = frozen_members(precise, frame, data_map)
-    assert "rule" in how and set(members) == set(old) | set(new_in)
-    loose = FrozenRegion(id=1, iteration=0, rows=old, data_rows=500,
-                         rule_conditions=(Condition("x", ">", 0.0),))
-    members, how = frozen_members(loose, frame, data_map)
-    assert "neighbours" in how
-    added = set(members) - set(old)
-    assert len(added ^ set(new_in)) <= 3  # neighbours blur the edge a little, not the rule
-
-
-def _errors(n: int, rates: dict[tuple[int, int], float], seed: int):
-    """A predictions stand-in whose errors have the given rate in each row range."""
-    rng = np.random.default_rng(seed)
-    is_error = rng.random(n) < 0.1
-    for (start, stop), rate in rates.items():
-        is_error[start:stop] = rng.random(stop - start) < rate
-    return type("P", (), {"is_error": is_error})
-
-
-def test_still_weak_keeps_frozen_regions_above_the_baseline_and_drops_the_rest():
-    frame = pd.DataFrame({"x": np.arange(1000.0)})
-    predictions = _errors(1000, {(0, 100): 0.4, (100, 200): 0.1, (200, 300): 0.5}, seed=0)
-    frozen = [FrozenRegion(id=1, iteration=0, rows=np.arange(0, 100), data_rows=1000),
-              FrozenRegion(id=2, iteration=0, rows=np.arange(100, 200), data_rows=1000),
-              FrozenRegion(id=3, iteration=0, rows=np.arange(200, 300), data_rows=1000)]
-    current = [_region(np.arange(210, 300), predictions)]  # region 3 was found again
-    kept = still_weak(frozen, current, frame, predictions, _plain_map(frame.to_numpy()))
-    assert [r.found_by.split(";")[0] for r in kept] == ["frozen R1 of iteration 0"]
-    assert kept[0].id == current[0].id + 1 and kept[0].size == 100
-    assert kept[0].error_rate > 1.1 * kept[0].baseline_error_rate
-    low, high = kept[0].heldout_interval
-    assert low < kept[0].error_rate < high
-
-
 def test_a_still_weak_frozen_region_shares_the_budget_by_expected_gain():
     n = 400
     rng = np.random.default_rng(0)
@@ -215,7 +163,7 @@ def test_a_still_weak_frozen_region_shares_the_budget_by_expected_gain():
     predictions = type("P", (), {"is_error": np.zeros(10, bool)})
     regions = [_region(np.arange(5), predictions),
                replace(_region(np.arange(5), predictions), id=2,
-                       found_by="frozen R4 of iteration 0; new rows by its rule")]
+                       found_by="frozen in iteration 0; new rows by its rule")]
     diagnoses = {1: Diagnosis(1, "collect", "", curve_params=(0.3, 0.3)),
                  2: Diagnosis(2, "collect", "", curve_params=(0.6, 0.3))}
     listing = select_rows("targeted", 60, pd.DataFrame({"x": space[:, 0]}), seed=0,
@@ -223,7 +171,7 @@ def test_a_still_weak_frozen_region_shares_the_budget_by_expected_gain():
     counts = listing["region"].value_counts()
     assert counts[2] > counts[1] > 0  # the steeper (weaker) frozen region gets more
     reason = listing.loc[listing["region"] == 2, "reason"].iloc[0]
-    assert "frozen R4 of iteration 0, still weak" in reason
+    assert reason.startswith("Like region R2 (frozen in iteration 0, still weak)")
 
 
 def test_analysis_keeps_its_diagnoses_and_later_suggestions_reuse_them(planted_analysis):

@@ -140,6 +140,48 @@ def test_frozen_regions_read_the_rule_text_of_files_written_before_the_condition
     assert unreadable.rule_conditions == ()
 
 
+def _devices(n: int, seed: int, devices: list[str], shares: list[float]) -> pd.DataFrame:
+    """label = x1 > 0, except on tablets and kiosks, where it is a coin flip."""
+    rng = np.random.default_rng(seed)
+    x1, x2 = rng.normal(size=(2, n))
+    device = rng.choice(devices, n, p=shares)
+    label = (x1 > 0).astype(int)
+    noisy = np.isin(device, ["tablet", "kiosk"])
+    label[noisy] = rng.integers(0, 2, noisy.sum())
+    return pd.DataFrame({"x1": x1, "x2": x2, "device": device, "label": label})
+
+
+def test_a_region_keeps_its_name_across_retrains_and_a_new_region_gets_a_new_one(tmp_path):
+    """Tablets err in every iteration; kiosks arrive with the second batch and err more.
+    Numbered by importance each time, tablets would become R2 once kiosks outrank them."""
+    data = _devices(600, 0, ["phone", "web", "tablet"], [0.45, 0.45, 0.1])
+    pool = _devices(400, 1, ["phone", "web", "kiosk"], [0.3, 0.3, 0.4])
+    ws = Workspace.create(tmp_path / "ws", data, target="label", pool=pool,
+                          hidden_label="label", seed=0)
+
+    def ingest(rows):
+        ws.ingest(pool.drop(columns=["label"]).iloc[rows].assign(
+            row=rows, label=pool["label"].to_numpy()[rows]))
+
+    def named(record) -> dict[str, int]:
+        return {r["rule"]: r["id"] for r in record["regions"]}
+
+    first = ws.retrain()
+    ingest(np.flatnonzero(pool["device"].to_numpy() != "kiosk")[:40])
+    second = ws.retrain()
+    ingest(np.flatnonzero(pool["device"].to_numpy() == "kiosk"))
+    third = Workspace.open(ws.path).retrain()  # another process: names come from the files
+    tablet = named(first)["device = tablet"]
+    assert named(second)["device = tablet"] == named(third)["device = tablet"] == tablet
+    used = {r["id"] for record in (first, second) for r in record["regions"]}
+    assert third["regions"][0]["rule"] == "device = kiosk"  # it outranks the tablets
+    assert named(third)["device = kiosk"] == max(used) + 1
+    again = Workspace.open(ws.path)._analyze()  # the newest iteration, analysed afresh
+    assert [r.id for r in again.regions] == [r["id"] for r in third["regions"]]
+    points = pd.read_csv(ws.path / "iterations" / "2" / "points.csv")
+    assert set(points["region"]) - {-1} == {r["id"] for r in third["regions"]}
+
+
 def test_retrain_without_new_labels_refuses_and_keeps_the_record(looped):
     ws = looped[0]
     before = [r["iteration"] for r in ws.iterations]
