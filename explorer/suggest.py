@@ -9,8 +9,10 @@ the budget are the current ones plus the regions of earlier iterations (*frozen*
 current out-of-fold error is still above the baseline: a region that improved stops
 passing a fresh significance test well before it stops being weak, and dropping it then
 would starve it. The budget is spread greedily by the marginal gain each region's fitted
-curve predicts (weighted by the region's share of the pool), candidates are taken
-most-covering first and near-duplicates of chosen rows are skipped. Budget no region can use
+curve predicts (weighted by the region's share of the pool). Within a region, candidates
+whose nearest labelled rows erred most are taken first (a broad region often holds one
+failing pocket, and its rows are the ones the model needs), and near-duplicates of chosen
+rows are skipped. Budget no region can use
 goes to the rows the model is least sure about. Selection reads the pool's features only,
 never a label column. Without a pool the suggestion is a *specification*: the rule, the
 example rows and the count.
@@ -38,7 +40,8 @@ from .regions import wilson_interval
 from .types import DataMap, Predictions, Region
 
 __all__ = ["FrozenRegion", "PoolPlacement", "frozen_members", "still_weak", "STRATEGIES",
-           "place_pool", "select_rows", "suggest_regions", "instructions_sheet", "LIST_COLUMNS"]
+           "place_pool", "estimate_error_risk", "select_rows", "suggest_regions",
+           "instructions_sheet", "LIST_COLUMNS"]
 
 STRATEGIES = ("targeted", "random", "uncertainty")
 LIST_COLUMNS = ("row", "region", "priority", "reason")
@@ -52,6 +55,9 @@ NEAR_DUPLICATE = 0.1
 """A candidate closer than this share of the pool's median neighbour distance to a chosen row
 is a near-duplicate and skipped."""
 CHUNK = 10
+RISK_DEPTH, RISK_LEAF = 3, 20
+"""The error model is shallow with leaves of at least 20 rows: it should learn where errors
+gather (an interaction of two or three columns), not memorise single mislabelled rows."""
 
 
 @dataclass(frozen=True)
@@ -68,6 +74,10 @@ class PoolPlacement:
     probabilities: np.ndarray | None
     coverage: np.ndarray
     region_ids: tuple[int, ...]
+    error_risk: np.ndarray
+    """Shape (n_pool,): the probability that the model errs on each pool row, from a shallow
+    model of where the labelled rows erred; within a region, rows that look like its failures
+    are labelled first."""
 
 
 def place_pool(pool: pd.DataFrame, frame: pd.DataFrame, schema: Schema,
@@ -90,6 +100,7 @@ def place_pool(pool: pd.DataFrame, frame: pd.DataFrame, schema: Schema,
         probabilities=probabilities if predictions.probabilities is not None else None)
     encoded = data_map.encoder.transform(pool_inputs)
     space = ModelSpace.with_predictions(encoded, pool_predictions)
+    error_risk = estimate_error_risk(frame, pool, schema, predictions, seed)
     coords = place_points(data_map.model_space, data_map.coords, space)
     coverage = np.zeros((len(pool), len(regions)))
     for column, region in enumerate(regions):
@@ -98,7 +109,22 @@ def place_pool(pool: pd.DataFrame, frame: pd.DataFrame, schema: Schema,
         coverage[:, column] = (_balanced_tree(data_map.model_space, members, space, seed)
                                + _balanced_knn(data_map.coords, members, coords)) / 2
     return PoolPlacement(model_space=space, coords=coords, probabilities=probabilities,
-                         coverage=coverage, region_ids=tuple(r.id for r in regions))
+                         coverage=coverage, region_ids=tuple(r.id for r in regions),
+                         error_risk=error_risk)
+
+
+def estimate_error_risk(frame: pd.DataFrame, pool: pd.DataFrame, schema: Schema,
+                predictions: Predictions, seed: int) -> np.ndarray:
+    """P(the model errs) for each pool row, from a model of where the labelled rows erred."""
+    is_error = np.asarray(predictions.is_error, dtype=int)
+    if is_error.min() == is_error.max():
+        return np.full(len(pool), float(is_error[0]) if len(is_error) else 0.0)
+    errors_schema = dataclasses.replace(schema, task="classification", classes=(0, 1))
+    with threadpool_limits(1):
+        model = baseline_model(errors_schema, seed=seed)
+        model.set_params(model__max_depth=RISK_DEPTH, model__min_samples_leaf=RISK_LEAF)
+        model.fit(model_inputs(frame, schema), is_error)
+    return model.predict_proba(model_inputs(pool, schema))[:, 1]
 
 
 def _balanced_tree(reference: np.ndarray, members: np.ndarray, new: np.ndarray,
@@ -224,7 +250,9 @@ def _targeted(budget: int, open_rows: np.ndarray, placement: PoolPlacement,
         cover = placement.coverage[open_rows, column]
         best = placement.coverage[open_rows].argmax(axis=1) == column
         candidates = open_rows[(cover >= COVERS) & best]
-        order = np.argsort(-placement.coverage[candidates, column], kind="stable")
+        # the rows most like the region's failures first; among equals, the surest members
+        order = np.lexsort((-placement.coverage[candidates, column],
+                            -placement.error_risk[candidates]))
         queues[region.id] = (column, list(candidates[order]))
         shares[region.id] = float((placement.coverage[:, column] >= COVERS).mean())
     given = {rid: 0 for rid in queues}
