@@ -297,7 +297,8 @@ def _run_retrain(args, out: TextIO, err: TextIO) -> int:
         overall = comparison["overall"]
         out.write(f"Out-of-fold error on the same rows, iteration "
                   f"{comparison['against_iteration']} -> {record['iteration']} "
-                  f"[95% intervals]:\n")
+                  f"[95% intervals]; the change is paired row by row (exact McNemar test "
+                  f"on the rows only one model gets wrong):\n")
         out.write(_compared(f"all {overall['before']['rows']:,} earlier rows", overall))
         for region in comparison["regions"]:
             out.write(_compared(_region_name(region), region))
@@ -315,10 +316,16 @@ def _region_name(region: dict) -> str:
 
 
 def _compared(name: str, item: dict) -> str:
-    before, after = item["before"], item["after"]
-    return (f"  {name}: {before['error_rate']:.1%} [{before['interval'][0]:.1%}, "
+    before, after, paired = item["before"], item["after"], item.get("paired")
+    text = (f"  {name}: {before['error_rate']:.1%} [{before['interval'][0]:.1%}, "
             f"{before['interval'][1]:.1%}] -> {after['error_rate']:.1%} "
-            f"[{after['interval'][0]:.1%}, {after['interval'][1]:.1%}]\n")
+            f"[{after['interval'][0]:.1%}, {after['interval'][1]:.1%}]")
+    if paired:  # iterations written before paired tests existed have none
+        low, high = paired["interval"]
+        text += (f"; change {100 * paired['change']:+.1f} points [{100 * low:+.1f}, "
+                 f"{100 * high:+.1f}], {paired['fixed']} rows fixed, {paired['broken']} "
+                 f"broken, p = {paired['p_value']:.2g}")
+    return text + "\n"
 
 
 @subcommand

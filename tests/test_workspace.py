@@ -17,6 +17,7 @@ import pytest
 from explorer import cli
 from explorer.datasets import make_coverage_gap
 from explorer.errors import IngestError, WorkspaceError
+from explorer.stats import paired_comparison
 from explorer.workspace import Workspace
 
 
@@ -81,6 +82,17 @@ def test_retrain_compares_the_frozen_regions_of_the_previous_iteration(looped):
         assert low <= region["after"]["error_rate"] <= high
         assert region["new_rows_assigned"].startswith("by ")
     assert comparison["overall"]["before"]["rows"] == 500
+    # the paired test reads the two models' errors on the same 500 rows, row by row
+    before = pd.read_csv(ws.path / "iterations" / "0" / "points.csv")["error"].to_numpy()
+    after = pd.read_csv(ws.path / "iterations" / "1" / "points.csv")["error"].to_numpy()[:500]
+    expected = paired_comparison(before, after)
+    paired = comparison["overall"]["paired"]
+    assert (paired["fixed"], paired["broken"]) == (expected.only_first_wrong,
+                                                   expected.only_second_wrong)
+    assert paired["p_value"] == pytest.approx(expected.p_value)
+    assert paired["change"] == pytest.approx(after.mean() - before.mean())
+    assert paired["interval"][0] <= paired["change"] <= paired["interval"][1]
+    assert all("paired" in region for region in comparison["regions"])
     status = ws.status()
     assert status["labels"] == 40 and len(status["iterations"]) == 2
 
