@@ -39,10 +39,10 @@ from threadpoolctl import threadpool_limits
 from . import charts
 from .analysis import Analysis, analyze
 from .bias import BiasedSplit, make_biased_split
-from .data import infer_schema
+from .data import infer_schema, label_key
 from .errors import check_int
 from .groups import GroupGap, gap_between, group_labels, group_metrics, region_overlap
-from .model import baseline_model, encode_target, label_key, model_inputs
+from .model import baseline_model, encode_target, model_inputs
 from .stats import PairedComparison, paired_comparison
 from .suggest import select_rows
 

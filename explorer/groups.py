@@ -28,8 +28,8 @@ import numpy as np
 import pandas as pd
 from fairlearn.metrics import MetricFrame, count
 
+from .data import label_key
 from .errors import DataError
-from .model import label_key
 from .stats import newcombe_interval, wilson_interval
 
 __all__ = ["GroupGap", "GroupReport", "group_metrics", "largest_gap", "gap_between", "region_overlap",

@@ -30,7 +30,7 @@ from sklearn.neighbors import NearestNeighbors
 from sklearn.tree import DecisionTreeClassifier
 from threadpoolctl import threadpool_limits
 
-from .data import Schema, check_pool
+from .data import Schema, align_pool
 from .embed import ModelSpace, place_points
 from .errors import ParameterError, SchemaMismatchError, check_choice, check_int
 from .diagnose import (CURVE_FOLDS, NEIGHBOURS, Diagnosis, diagnose_region, feature_space,
@@ -84,7 +84,7 @@ def place_pool(pool: pd.DataFrame, frame: pd.DataFrame, schema: Schema,
                predictions: Predictions, data_map: DataMap, regions: list[Region], *,
                seed: int) -> PoolPlacement:
     """Predict the pool with the baseline model trained on all rows, then place its rows."""
-    check_pool(pool, schema)
+    pool = align_pool(pool, frame, schema)
     inputs = model_inputs(frame, schema)
     with threadpool_limits(1):  # see learning_curve
         model = baseline_model(schema, seed=seed).fit(

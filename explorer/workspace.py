@@ -35,11 +35,10 @@ import pandas as pd
 
 from . import suggest as suggest_stage
 from .analysis import Analysis, analyze
-from .data import check_pool, infer_schema, read_table
+from .data import align_pool, infer_schema, label_key, read_table
 from .errors import IngestError, WorkspaceError, check_choice, check_int
 from .export import read_collection_csv, write_collection_csv
 from .files import exclusive_lock, json_text, replace_atomically, write_text_atomically
-from .model import label_key
 from .stats import paired_losses, wilson_interval
 
 __all__ = ["Workspace", "IngestReport"]
@@ -124,7 +123,7 @@ class Workspace:
                 raise WorkspaceError(f"The hidden label column '{hidden_label}' is a feature "
                                      f"of the data; the model would read the answer.")
         if pool_frame is not None:
-            check_pool(pool_frame, schema)
+            pool_frame = align_pool(pool_frame, frame, schema)
         try:
             path.mkdir(parents=True, exist_ok=True)
             (path / "labels").mkdir()
