@@ -11,9 +11,9 @@ from __future__ import annotations
 import argparse
 import sys
 
-from . import loop, planted
+from . import bias, loop, planted
 
-BENCHMARKS = {"planted": planted.main, "loop": loop.main}
+BENCHMARKS = {"planted": planted.main, "loop": loop.main, "bias": bias.main}
 """Benchmarks by name; each is ``main(argv, quick: bool) -> str`` and returns its printed
 table."""
 

@@ -62,7 +62,7 @@ def _uncertain(schema, model, visible: pd.DataFrame, available: np.ndarray, budg
     n = len(visible)
     placement = PoolPlacement(model_space=np.empty((n, 0)), coords=np.empty((n, 2)),
                               probabilities=model.predict_proba(model_inputs(visible, schema)),
-                              coverage=np.empty((n, 0)), region_ids=())
+                              coverage=np.empty((n, 0)), region_ids=(), error_risk=np.zeros(n))
     return select_rows("uncertainty", budget, visible, seed=seed, placement=placement,
                        available=available)["row"].to_numpy()
 

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from . import describe, embed, model, regions, suggest
-from .data import Schema, check_pool, infer_schema, read_table
+from .data import Schema, align_pool, finite_features, infer_schema, read_table
 from .errors import check_int
 from .rules import RuleFeatures
 from .types import DataMap, Predictions, Region
@@ -127,14 +127,18 @@ def analyze(data, target: str, prediction: str | None = None, probabilities=None
         yield
         timings[name] = round(time.perf_counter() - started, 3)
 
+    read_notes: list[str] = []
     with stage("load", "Reading the data", 0.0):
-        frame = read_table(data)
+        frame = read_table(data, notes=read_notes)
         schema = infer_schema(frame, target=target, prediction=prediction,
                               probabilities=probabilities, features=features,
                               embedding=embedding, groups=groups, task=task)
-        pool_frame = read_table(pool, what="pool") if pool is not None else None
+        frame = finite_features(frame, schema, "data", read_notes)
+        pool_frame = read_table(pool, what="pool", notes=read_notes) \
+            if pool is not None else None
         if pool_frame is not None:
-            check_pool(pool_frame, schema)
+            pool_frame = finite_features(align_pool(pool_frame, frame, schema, read_notes),
+                                         schema, "pool", read_notes)
     with stage("predict", "Getting honest (out-of-fold) predictions", 0.1):
         predictions = model.honest_predictions(frame, schema, seed=seed)
     with stage("map", "Building the UMAP map", 0.35):
@@ -152,7 +156,8 @@ def analyze(data, target: str, prediction: str | None = None, probabilities=None
             seed=seed)
         found = suggest.diagnosed(found, diagnoses, pool_given=pool_frame is not None)
     progress("Done", 1.0)
-    notes = [f"Column '{c}' left out: {reason}." for c, reason in schema.ignored.items()]
+    notes = read_notes + [f"Column '{c}' left out: {reason}."
+                          for c, reason in schema.ignored.items()]
     notes += search.notes
     return Analysis(data=frame, schema=schema, predictions=predictions, map=data_map,
                     regions=found, baseline_error_rate=float(predictions.is_error.mean()),

@@ -1,9 +1,11 @@
 """A biased-sampling generator: a real table whose training split under-covers one group.
 
 :func:`make_biased_split` takes a real dataset with demographic columns (the UCI Adult
-census table inside the mglearn wheel), holds out a test set from the natural distribution,
-under-samples a chosen group in the training split, and puts the rows it left out into a pool
-with their true labels hidden in a separate column, for the simulated annotator.
+census table inside the mglearn wheel), holds out a test set and an audit set from the
+natural distribution, draws an unlabelled pool from the natural distribution too (true
+labels hidden in a separate column, for the simulated annotator), and builds the training
+split from the remaining rows, recording only a small share of a chosen group's rows: the
+rows it did not record are gone, as they are when a collection process misses them.
 
 Which rows to under-sample was chosen by measurement (10,000 Adult rows, 25% test, the
 baseline model, seed 0): under-sampling *all* of a group's rows leaves its test error where
@@ -15,11 +17,19 @@ everyone else stayed at 12.5-12.9% (women's high earners: 7.8% -> 8.0%, too few 
 So the default under-samples the over-50s' high earners (``label_value=">50K"``): a data
 gap a team can close by collecting, and one that a random sample closes only by luck.
 
+The pool is drawn like the world, not enriched with the rows training missed: random rows
+from it are then exactly "collect more data as it comes", the fair control. (An earlier
+design put every left-out row into the pool; they made up 16% of it, random rows brought
+dozens of them, and over 10 seeds targeted collection beat random in too few to show.) In
+the natural pool the under-covered rows are about 7%, so a random budget of 300 brings about
+20 of them; the suggestion engine, which labels first the rows that look like the audit
+set's failures, brings 80-140 (``python -m benchmarks bias``).
+
 Examples
 --------
 >>> split = make_biased_split(n_rows=2000, seed=0)
 >>> split.kept, split.left_out
-(2, 84)
+(1, 37)
 >>> split.hidden_label in split.pool.columns, split.target in split.pool.columns
 (True, False)
 """
@@ -48,10 +58,11 @@ class BiasedSplit:
 
     ``train``, ``audit`` and ``test`` carry the ``target`` column; ``audit`` and ``test`` are
     drawn from the natural distribution (``audit`` is where the deployed model's failures are
-    looked for, ``test`` where the result is measured, so the two never mix); ``pool`` carries the true labels only
-    in ``hidden_label``, which a simulated annotator reads and a model must never see. Every
+    looked for, ``test`` where the result is measured, so the two never mix); ``pool`` is
+    drawn from the natural distribution too and carries the true labels only in
+    ``hidden_label``, which a simulated annotator reads and a model must never see. Every
     frame has a fresh 0..n-1 index. ``kept`` and ``left_out`` count the under-sampled rows
-    (the group, or its rows with ``label_value``) kept in training and moved to the pool.
+    (the group, or its rows with ``label_value``) kept in training and left out of it.
     """
 
     train: pd.DataFrame
@@ -123,9 +134,9 @@ def make_biased_split(dataset: str = "adult", group_column: str = "age_band",
         rows it lacks (measured: with 2% kept, the over-50s' out-of-fold training error was
         *below* the others'), so failures are looked for on representative rows.
     pool_share : float, default 0.5
-        Share of the other non-test rows that also go to the pool, so a random sample from
-        the pool is a fair control (a pool of only the left-out rows would make random
-        collection targeted too).
+        Share of the rows outside test and audit that form the pool, drawn at random (the
+        natural distribution) before training is under-sampled, so a random sample from the
+        pool is a fair control.
     seed : int, default 0
         Seeds the subsample, the test split and the under-sampling: same seed, same frames.
 
@@ -161,28 +172,27 @@ def make_biased_split(dataset: str = "adult", group_column: str = "age_band",
     rest, audit = train_test_split(rest, test_size=audit_share / (1 - test_share),
                                    stratify=rest[target], random_state=int(split_seed))
     rest = rest.sort_index()
-    chosen_rows = rest[group_column].astype(str) == str(group_value)
+    rng = np.random.default_rng(sample_seed)
+    in_pool = np.zeros(len(rest), dtype=bool)
+    in_pool[rng.choice(len(rest), round(pool_share * len(rest)), replace=False)] = True
+    recorded = rest[~in_pool]
+    chosen_rows = recorded[group_column].astype(str) == str(group_value)
     if label_value is not None:
-        chosen_rows &= rest[target].astype(str) == str(label_value)
+        chosen_rows &= recorded[target].astype(str) == str(label_value)
     chosen_rows = chosen_rows.to_numpy()
     if chosen_rows.sum() < 2:
         raise DataError(f"Only {int(chosen_rows.sum())} training rows have {group_column} = "
                         f"{group_value!r}" + (f" and {target} = {label_value!r}" if label_value
                                                else "")
                         + "; choose a group (and label) that the dataset holds.")
-    rng = np.random.default_rng(sample_seed)
-    targeted, others = np.flatnonzero(chosen_rows), np.flatnonzero(~chosen_rows)
+    targeted = np.flatnonzero(chosen_rows)
     kept = max(1, round(keep_share * len(targeted)))
-    shuffled = rng.permutation(targeted)
-    to_pool = np.concatenate([shuffled[kept:],
-                              rng.choice(others, round(pool_share * len(others)),
-                                         replace=False)])
-    in_pool = np.zeros(len(rest), dtype=bool)
-    in_pool[to_pool] = True
+    in_train = np.ones(len(recorded), dtype=bool)
+    in_train[rng.permutation(targeted)[kept:]] = False
     hidden = f"true_{target}"
     pool = rest[in_pool].rename(columns={target: hidden}).reset_index(drop=True)
     split = BiasedSplit(
-        train=rest[~in_pool].reset_index(drop=True), pool=pool,
+        train=recorded[in_train].reset_index(drop=True), pool=pool,
         audit=audit.sort_index().reset_index(drop=True),
         test=test.sort_index().reset_index(drop=True), target=target, groups=groups,
         hidden_label=hidden, group_column=group_column, group_value=str(group_value),
@@ -199,8 +209,9 @@ def _described(split: BiasedSplit, dataset: str, n_rows: int) -> BiasedSplit:
     text = (f"{n_rows:,} rows of '{dataset}': a test set of {len(split.test):,} rows and an "
             f"audit set of {len(split.audit):,} rows from the natural distribution; a training set of {len(split.train):,} rows that keeps "
             f"only {split.kept:,} of the {split.kept + split.left_out:,} rows with {split.who} "
-            f"({split.keep_share:.0%}); a pool of {len(split.pool):,} unlabelled rows holding "
-            f"the rest (true labels hidden in '{split.hidden_label}'). {split.group_column} = "
+            f"({split.keep_share:.0%}); and a pool of {len(split.pool):,} unlabelled rows, "
+            f"also from the natural distribution (true labels hidden in "
+            f"'{split.hidden_label}'). {split.group_column} = "
             f"{split.group_value} is {share_train:.1%} of training rows and {share_test:.1%} "
             f"of test rows.")
     return BiasedSplit(**{**split.__dict__, "description": text})

@@ -15,8 +15,10 @@ keeps only the summary.
 from __future__ import annotations
 
 import argparse
+import signal
 import subprocess
 import sys
+import tomllib
 from contextlib import redirect_stderr, redirect_stdout
 from pathlib import Path
 from typing import Callable, TextIO
@@ -27,6 +29,7 @@ from .export import output_names
 __all__ = ["main", "build_parser", "subcommand", "streamlit_command", "APP_PATH"]
 
 APP_PATH = Path(__file__).parent / "app" / "Home.py"
+APP_CONFIG = APP_PATH.parent / "config.toml"
 
 _COMMANDS: list[Callable] = []
 
@@ -297,7 +300,8 @@ def _run_retrain(args, out: TextIO, err: TextIO) -> int:
         overall = comparison["overall"]
         out.write(f"Out-of-fold error on the same rows, iteration "
                   f"{comparison['against_iteration']} -> {record['iteration']} "
-                  f"[95% intervals]:\n")
+                  f"[95% intervals]; the change is paired row by row (exact McNemar test "
+                  f"on the rows only one model gets wrong):\n")
         out.write(_compared(f"all {overall['before']['rows']:,} earlier rows", overall))
         for region in comparison["regions"]:
             out.write(_compared(_region_name(region), region))
@@ -315,10 +319,16 @@ def _region_name(region: dict) -> str:
 
 
 def _compared(name: str, item: dict) -> str:
-    before, after = item["before"], item["after"]
-    return (f"  {name}: {before['error_rate']:.1%} [{before['interval'][0]:.1%}, "
+    before, after, paired = item["before"], item["after"], item.get("paired")
+    text = (f"  {name}: {before['error_rate']:.1%} [{before['interval'][0]:.1%}, "
             f"{before['interval'][1]:.1%}] -> {after['error_rate']:.1%} "
-            f"[{after['interval'][0]:.1%}, {after['interval'][1]:.1%}]\n")
+            f"[{after['interval'][0]:.1%}, {after['interval'][1]:.1%}]")
+    if paired:  # iterations written before paired tests existed have none
+        low, high = paired["interval"]
+        text += (f"; change {100 * paired['change']:+.1f} points [{100 * low:+.1f}, "
+                 f"{100 * high:+.1f}], {paired['fixed']} rows fixed, {paired['broken']} "
+                 f"broken, p = {paired['p_value']:.2g}")
+    return text + "\n"
 
 
 @subcommand
@@ -426,24 +436,51 @@ def _add_app(subparsers) -> None:
     parser.set_defaults(handler=_run_app, accepts_extra=True)
 
 
+def app_settings(config: Path = APP_CONFIG) -> list[str]:
+    """The app's settings (``explorer/app/config.toml``) as ``streamlit run`` options.
+
+    Streamlit reads a config file only from the working folder and the home folder, so the
+    app's own (localhost only, no usage statistics, the upload limit, no stack traces shown to
+    users) are passed on the command line, where they hold wherever the app starts.
+    """
+    with open(config, "rb") as stream:
+        sections = tomllib.load(stream)
+    return [part for section, values in sections.items() for key, value in values.items()
+            for part in (f"--{section}.{key}",
+                         str(value).lower() if isinstance(value, bool) else str(value))]
+
+
 def streamlit_command(extra: list[str], *, app_path: Path = APP_PATH) -> list[str]:
     """Return the ``streamlit run`` command line for the app, private by default.
 
-    It listens on localhost only and sends no usage statistics unless the passthrough
-    options ``extra`` (placed last, so they take precedence) say otherwise.
+    The app's settings come first and the passthrough options ``extra`` last, so a user's
+    ``--server.address 0.0.0.0`` takes precedence.
     """
     if not Path(app_path).is_file():
         raise ExplorerError(f"The app entry script '{app_path}' is missing; reinstall "
                             f"explorer (pip install -e .) to get it.")
-    return [sys.executable, "-m", "streamlit", "run", str(app_path),
-            "--server.address", "localhost", "--browser.gatherUsageStats", "false", *extra]
+    return [sys.executable, "-m", "streamlit", "run", str(app_path), *app_settings(), *extra]
+
+
+FORWARDED_SIGNALS = tuple(getattr(signal, name) for name in ("SIGTERM", "SIGHUP")
+                          if hasattr(signal, name))
+"""Signals a supervisor sends to stop ``explorer app``; they are passed on to the server, so
+stopping the command stops the server instead of orphaning it on its port."""
 
 
 def _run_app(args, out: TextIO, err: TextIO) -> int:
     command = streamlit_command(args.extra)
     with subprocess.Popen(command) as process:
+        def forward(signum, frame):
+            process.send_signal(signum)
+
+        previous = {number: signal.signal(number, forward) for number in FORWARDED_SIGNALS}
         try:
             return process.wait()
-        except KeyboardInterrupt:  # the terminal sent SIGINT to Streamlit too: let it stop
+        except KeyboardInterrupt:  # from a terminal, Streamlit got SIGINT too; not from kill
+            process.send_signal(signal.SIGINT)
             process.wait()
             raise
+        finally:
+            for number, handler in previous.items():
+                signal.signal(number, handler)

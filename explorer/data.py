@@ -15,8 +15,10 @@ import numpy as np
 import pandas as pd
 
 from .errors import DataError, SchemaMismatchError
+from .reader import read_file
 
-__all__ = ["Schema", "read_table", "infer_schema", "check_pool"]
+__all__ = ["Schema", "read_table", "infer_schema", "align_pool", "label_key",
+           "finite_features"]
 
 MIN_ROWS = 40
 """Fewer rows than this cannot hold a region that a test could confirm."""
@@ -50,16 +52,25 @@ class Schema:
         return self.task == "classification"
 
 
-def read_table(source, *, what: str = "data") -> pd.DataFrame:
+def label_key(value) -> str:
+    """Compare labels across dtypes: 1, 1.0 and "1" read from a CSV are the same class."""
+    if isinstance(value, (float, np.floating)) and float(value).is_integer():
+        value = int(value)
+    return str(value)
+
+
+def read_table(source, *, what: str = "data", notes: list[str] | None = None) -> pd.DataFrame:
     """Return ``source`` as a DataFrame with a fresh 0..n-1 index.
 
-    ``source`` is a DataFrame or a path to a ``.csv`` or ``.parquet`` file. Row positions in
-    every output refer to this order.
+    ``source`` is a DataFrame or a path to a ``.csv`` or ``.parquet`` file (read by
+    :func:`explorer.reader.read_file`: encoding, separator and decimal comma detected).
+    What was detected is appended to ``notes`` when given. Row positions in every output
+    refer to this order.
     """
     if isinstance(source, pd.DataFrame):
         frame = source.reset_index(drop=True)
     elif isinstance(source, (str, Path)):
-        frame = _read_file(Path(source), what)
+        frame = read_file(Path(source), what, notes if notes is not None else [])
     else:
         raise DataError(
             f"The {what} must be a pandas DataFrame or a path to a .csv or .parquet file; "
@@ -74,26 +85,6 @@ def read_table(source, *, what: str = "data") -> pd.DataFrame:
         raise DataError(f"The {what} has duplicated column names {duplicated}; rename them so "
                         f"each column has one name.")
     return frame
-
-
-def _read_file(path: Path, what: str) -> pd.DataFrame:
-    if not path.exists():
-        raise DataError(f"The {what} file '{path}' does not exist; check the path.")
-    if path.is_dir():
-        raise DataError(f"The {what} path '{path}' is a folder; give a .csv or .parquet file.")
-    suffix = path.suffix.lower()
-    try:
-        if suffix == ".csv":
-            return pd.read_csv(path)
-        if suffix in (".parquet", ".pq"):
-            return pd.read_parquet(path)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, OSError,
-            ValueError) as exc:
-        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise DataError(f"Could not read the {what} file '{path}' as {suffix[1:]}: {reason}. "
-                        f"Check that it is a valid {suffix[1:]} file.") from None
-    raise DataError(f"The {what} file '{path}' has the extension '{suffix or '(none)'}'; "
-                    f"explorer reads .csv and .parquet files.")
 
 
 def _require_columns(frame: pd.DataFrame, columns, role: str) -> None:
@@ -141,6 +132,7 @@ def infer_schema(frame: pd.DataFrame, *, target: str, prediction: str | None = N
         _check_classes(frame[target], classes)
     if prediction:
         _check_no_missing(frame, prediction, "prediction")
+        _check_prediction(frame, target, prediction, classes)
     _check_numeric(frame, probabilities, "probability", allow_missing=False)
     _check_numeric(frame, embedding, "embedding", allow_missing=False)
     if probabilities and len(probabilities) != len(classes):
@@ -198,9 +190,29 @@ def _check_classes(target: pd.Series, classes: tuple) -> None:
 def _check_no_missing(frame: pd.DataFrame, column: str, role: str) -> None:
     missing = np.flatnonzero(frame[column].isna().to_numpy())
     if missing.size:
-        shown = ", ".join(map(str, missing[:5])) + (" ..." if missing.size > 5 else "")
         raise DataError(f"The {role} column '{column}' has {missing.size} missing values (rows "
-                        f"{shown}); fill or drop those rows first.")
+                        f"{_shown(missing)}); fill or drop those rows first.")
+
+
+def _check_prediction(frame: pd.DataFrame, target: str, prediction: str, classes: tuple
+                      ) -> None:
+    """A prediction column must be a model's output: not the labels, not other values."""
+    if prediction == target or frame[prediction].equals(frame[target]) or \
+            [label_key(v) for v in frame[prediction]] == [label_key(v) for v in frame[target]]:
+        raise DataError(f"The prediction column '{prediction}' equals the target '{target}' on "
+                        f"every row, so the analysis would compare the labels with themselves. "
+                        f"Pass the column that holds the model's predictions, or none to train "
+                        f"a baseline model.")
+    if not classes:
+        return
+    known = {label_key(c) for c in classes}
+    strange = frame[prediction][[label_key(v) not in known for v in frame[prediction]]]
+    if len(strange):
+        counts = strange.astype(str).value_counts()
+        shown = ", ".join(f"{value!r} ({n} rows)" for value, n in counts.head(5).items())
+        raise DataError(f"The prediction column '{prediction}' holds values that are not "
+                        f"classes of '{target}': {shown}. Predictions must be one of "
+                        f"{[str(c) for c in classes][:10]}; map them to those labels first.")
 
 
 def _check_numeric(frame: pd.DataFrame, columns, role: str, *, allow_missing: bool) -> None:
@@ -210,6 +222,38 @@ def _check_numeric(frame: pd.DataFrame, columns, role: str, *, allow_missing: bo
                             f"{frame[column].dtype} values such as {frame[column].iloc[0]!r}.")
         if not allow_missing:
             _check_no_missing(frame, column, role)
+            infinite = np.flatnonzero(np.isinf(frame[column].to_numpy(dtype=float)))
+            if infinite.size:
+                raise DataError(f"The {role} column '{column}' has {infinite.size} infinite "
+                                f"values (rows {_shown(infinite)}); fix or drop those rows.")
+
+
+def finite_features(frame: pd.DataFrame, schema: Schema, what: str, notes: list[str]
+                    ) -> pd.DataFrame:
+    """``frame`` with infinite feature values read as missing; both counted in ``notes``.
+
+    The model and the map treat missing values (a native branch, a median and an indicator),
+    but an infinity would reach them as a number; nothing non-finite goes further than here.
+    """
+    numeric = [c for c in schema.numeric if c in frame.columns]
+    values = frame[numeric].to_numpy(dtype=float) if numeric else np.empty((len(frame), 0))
+    infinite = dict(zip(numeric, np.isinf(values).sum(axis=0).tolist()))
+    if any(infinite.values()):
+        frame = frame.copy()
+        for column in (c for c, n in infinite.items() if n):
+            frame[column] = frame[column].replace([np.inf, -np.inf], np.nan)
+        notes.append(f"Infinite values in the {what} were read as missing: "
+                     + ", ".join(f"'{c}' {n}" for c, n in infinite.items() if n) + ".")
+    missing = {c: int(n) for c, n in frame[list(schema.features)].isna().sum().items() if n}
+    if missing:
+        notes.append(f"Missing values in the {what} (the model and the map treat them as "
+                     f"missing): " + ", ".join(f"'{c}' {n} ({n / len(frame):.1%})"
+                                              for c, n in missing.items()) + ".")
+    return frame
+
+
+def _shown(rows: np.ndarray) -> str:
+    return ", ".join(map(str, rows[:5])) + (" ..." if rows.size > 5 else "")
 
 
 def _column_role(series: pd.Series, name: str, *, explicit: bool) -> str:
@@ -240,16 +284,52 @@ def _looks_like_id(series: pd.Series, name: str) -> bool:
                 and series.is_unique)
 
 
-def check_pool(pool: pd.DataFrame, schema: Schema) -> None:
-    """Check that an unlabelled pool carries every column the model and the map read."""
+def align_pool(pool: pd.DataFrame, frame: pd.DataFrame, schema: Schema,
+               notes: list[str] | None = None) -> pd.DataFrame:
+    """The pool with its columns matched to the data's by name, each in the data's kind.
+
+    Missing feature columns and numbers that are text in the pool are refused, all of them
+    in one message; columns the data lacks, category columns written as numbers and
+    categories the data never saw are allowed and listed in ``notes``. Columns are matched
+    by name, never by position.
+    """
+    notes = notes if notes is not None else []
     needed = list(schema.features) + list(schema.embedding)
     missing = [c for c in needed if c not in pool.columns]
+    retyped = [c for c in schema.numeric + schema.embedding
+               if c in pool.columns and not pd.api.types.is_numeric_dtype(pool[c])
+               and pd.to_numeric(pool[c].dropna(), errors="coerce").isna().any()]
+    problems = []
     if missing:
-        raise SchemaMismatchError(
-            f"The pool lacks {len(missing)} column(s) the data has: {missing[:10]}. A pool "
-            f"needs the same feature columns as the data (its labels may be absent).")
+        problems.append(f"it lacks {len(missing)} feature column(s) the data has: "
+                        f"{missing[:10]}")
+    if retyped:
+        examples = {c: pool[c].dropna().iloc[0] for c in retyped[:5]}
+        problems.append(f"the column(s) {retyped[:10]} hold text where the data holds numbers "
+                        f"(e.g. {examples})")
+    if problems:
+        raise SchemaMismatchError(f"The pool does not match the data: {'; '.join(problems)}. "
+                                  f"A pool needs the data's feature columns, by name, with the "
+                                  f"same kind of values (its labels may be absent).")
+    pool = pool.copy()
     for column in schema.numeric + schema.embedding:
-        if not pd.api.types.is_numeric_dtype(pool[column]) and pool[column].notna().any():
-            raise SchemaMismatchError(
-                f"The pool column '{column}' holds {pool[column].dtype} values but the data's "
-                f"'{column}' is numeric; fix the pool's values.")
+        if not pd.api.types.is_numeric_dtype(pool[column]):  # numbers stored as text
+            pool[column] = pd.to_numeric(pool[column], errors="coerce")
+    for column in schema.categorical:
+        like_data = pool[column].map(lambda v: v if pd.isna(v) else label_key(v))
+        seen = {label_key(v) for v in frame[column].dropna().unique()}
+        if pd.api.types.is_numeric_dtype(pool[column]) and \
+                not pd.api.types.is_numeric_dtype(frame[column]):
+            notes.append(f"The pool column '{column}' holds {pool[column].dtype} values where "
+                         f"the data holds categories; they were read as categories.")
+            pool[column] = like_data.astype(object)
+        unseen = like_data.notna() & ~like_data.isin(seen)
+        if unseen.any():
+            values = sorted(like_data[unseen].unique().tolist(), key=str)[:5]
+            notes.append(f"The pool column '{column}' has {int(unseen.sum())} row(s) with "
+                         f"categories the data never saw (e.g. {values}); the model treats "
+                         f"them as unknown.")
+    extra = [c for c in pool.columns if c not in frame.columns]
+    if extra:
+        notes.append(f"The pool's column(s) {extra[:10]} are not in the data and are not used.")
+    return pool

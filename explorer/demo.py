@@ -15,8 +15,11 @@ measured in this run, one or two plain sentences built from those figures, and a
    two models are retrained (targeted, and the random control).
 5. *The gap*: the group's error gap on the untouched test set, before and after each.
 
-Nothing is canned: every sentence is formatted from this run's numbers, and when targeted
-collection does not beat the control the verdict says so. Pure: no printing, no files (the
+The two retrained models are scored on the *same* test rows, so they are compared as pairs:
+an exact McNemar test on the group's test rows where exactly one of them errs, with an
+interval on the paired difference (:func:`explorer.stats.paired_comparison`). Nothing is
+canned: every sentence is formatted from this run's numbers, every heading follows what was
+measured, and when targeted collection does not beat the control the verdict says so. Pure: no printing, no files (the
 CLI and the app draw the result; :func:`demo_report_html` renders it as one page).
 """
 
@@ -36,10 +39,11 @@ from threadpoolctl import threadpool_limits
 from . import charts
 from .analysis import Analysis, analyze
 from .bias import BiasedSplit, make_biased_split
-from .data import infer_schema
+from .data import infer_schema, label_key
 from .errors import check_int
 from .groups import GroupGap, gap_between, group_labels, group_metrics, region_overlap
 from .model import baseline_model, encode_target, model_inputs
+from .stats import PairedComparison, paired_comparison
 from .suggest import select_rows
 
 __all__ = ["DemoStep", "BiasDemo", "run_bias_demo", "demo_report_html", "SCENARIOS"]
@@ -49,6 +53,9 @@ ALIGNED_ENRICHMENT = 1.5
 """A region lines up with the group when the group's share in it is at least 1.5 times its
 share of all audit rows."""
 EVERYONE_ELSE = "everyone else"
+SIGNIFICANCE = 0.05
+"""The paired test's level: targeted collection is said to beat the control only when the
+McNemar test on the group's test rows rejects "no difference" at this level."""
 
 
 @dataclass(frozen=True)
@@ -68,8 +75,11 @@ class BiasDemo:
 
     ``errors`` holds the test-set error of the group and of everyone else per scenario, with
     95% Wilson intervals; ``gaps`` the group's gap over everyone else per scenario, with
-    Newcombe intervals. ``effect_shown`` is True only when targeted collection lowered the
-    group's error and narrowed its gap more than random collection did.
+    Newcombe intervals. ``paired`` compares models on the group's test rows as pairs:
+    ``"targeted vs random"`` (the claim), ``"before vs targeted"`` and ``"before vs
+    random"``. ``effect_shown`` is True only when targeted collection lowered the group's
+    error more than random collection, significantly in the paired test, and narrowed the
+    gap more.
     """
 
     split: BiasedSplit
@@ -77,6 +87,7 @@ class BiasDemo:
     steps: list[DemoStep]
     errors: pd.DataFrame
     gaps: dict[str, GroupGap]
+    paired: dict[str, PairedComparison]
     collected: pd.DataFrame
     effect_shown: bool
     verdict: str
@@ -114,16 +125,19 @@ def _predict(train: pd.DataFrame, rows: pd.DataFrame, split: BiasedSplit, seed: 
 
 
 def _test_errors(train: pd.DataFrame, split: BiasedSplit, scenario: str, seed: int
-                 ) -> pd.DataFrame:
-    """Train on ``train`` and measure the group vs everyone else on the untouched test set."""
+                 ) -> tuple[pd.DataFrame, np.ndarray]:
+    """Train on ``train``; the group vs everyone else on the untouched test set, and which
+    test rows the model got wrong (for the paired comparisons)."""
     predicted = _predict(train, split.test, split, seed)
+    wrong = np.array([label_key(t) != label_key(p) for t, p in
+                      zip(split.test[split.target], predicted)])
     who = pd.DataFrame({"who": np.where(split.in_group(split.test), split.group_value,
                                         EVERYONE_ELSE)})
     train_who = pd.DataFrame({"who": np.where(split.in_group(train), split.group_value,
                                               EVERYONE_ELSE)})
     table = group_metrics(split.test[split.target].to_numpy(), predicted, who, ["who"],
                           train=train_who)
-    return table.assign(scenario=scenario, train_rows=len(train))
+    return table.assign(scenario=scenario, train_rows=len(train)), wrong
 
 
 def _labelled(split: BiasedSplit, rows: np.ndarray) -> pd.DataFrame:
@@ -164,7 +178,7 @@ def run_bias_demo(*, seed: int = 0, budget: int = 300, n_rows: int = 12_000,
     tell("Sampling a skewed training set", 0.0)
     split = split or make_biased_split(n_rows=n_rows, seed=seed)
     visible_pool = split.pool.drop(columns=[split.hidden_label])
-    before = _test_errors(split.train, split, SCENARIOS[0], seed)
+    before, wrong_before = _test_errors(split.train, split, SCENARIOS[0], seed)
     lap("split")
     tell("Finding where the deployed model fails on the audit set (map, regions)", 0.15)
     audit = split.audit.assign(prediction=_predict(split.train, split.audit, split, seed))
@@ -175,27 +189,31 @@ def run_bias_demo(*, seed: int = 0, budget: int = 300, n_rows: int = 12_000,
     targeted_rows = analysis.collection_list["row"].to_numpy(dtype=int)
     random_rows = select_rows("random", budget, visible_pool, seed=seed + 1)["row"].to_numpy(
         dtype=int)
-    errors = pd.concat([
-        before,
-        _test_errors(pd.concat([split.train, _labelled(split, targeted_rows)],
-                               ignore_index=True), split, SCENARIOS[1], seed),
-        _test_errors(pd.concat([split.train, _labelled(split, random_rows)],
-                               ignore_index=True), split, SCENARIOS[2], seed),
-    ], ignore_index=True)
+    after = {scenario: _test_errors(pd.concat([split.train, _labelled(split, rows)],
+                                              ignore_index=True), split, scenario, seed)
+             for scenario, rows in ((SCENARIOS[1], targeted_rows), (SCENARIOS[2], random_rows))}
+    errors = pd.concat([before] + [table for table, _ in after.values()], ignore_index=True)
     lap("retrain")
     gaps = {s: gap_between(errors[errors["scenario"] == s], "who", split.group_value,
                            EVERYONE_ELSE) for s in SCENARIOS}
+    group = split.in_group(split.test)
+    wrong = {SCENARIOS[0]: wrong_before[group],
+             **{scenario: rows_wrong[group] for scenario, (_, rows_wrong) in after.items()}}
+    paired = {"targeted vs random": paired_comparison(wrong["after targeted"],
+                                                      wrong["after random"]),
+              "before vs targeted": paired_comparison(wrong["before"], wrong["after targeted"]),
+              "before vs random": paired_comparison(wrong["before"], wrong["after random"])}
     collected = _collected(split, targeted_rows, random_rows)
-    effect, verdict = _verdict(split, errors, gaps)
+    effect, verdict = _verdict(split, errors, gaps, paired["targeted vs random"])
     steps = [_step_data(split, before, gaps["before"]),
              _step_regions(split, analysis),
              _step_suggest(split, analysis, collected),
-             _step_retrain(split, errors, collected),
-             _step_gap(split, gaps, verdict)]
+             _step_retrain(split, errors, collected, paired),
+             _step_gap(split, gaps, verdict, effect)]
     tell("Done", 1.0)
     return BiasDemo(split=split, analysis=analysis, steps=steps, errors=errors, gaps=gaps,
-                    collected=collected, effect_shown=effect, verdict=verdict, budget=budget,
-                    seed=seed, timings=timings)
+                    paired=paired, collected=collected, effect_shown=effect, verdict=verdict,
+                    budget=budget, seed=seed, timings=timings)
 
 
 def _collected(split: BiasedSplit, targeted: np.ndarray, random: np.ndarray) -> pd.DataFrame:
@@ -218,27 +236,43 @@ def _rate(errors: pd.DataFrame, scenario: str, who: str) -> pd.Series:
     return errors[(errors["scenario"] == scenario) & (errors["value"] == who)].iloc[0]
 
 
-def _verdict(split: BiasedSplit, errors: pd.DataFrame, gaps: dict[str, GroupGap]
-             ) -> tuple[bool, str]:
+def _verdict(split: BiasedSplit, errors: pd.DataFrame, gaps: dict[str, GroupGap],
+             versus: PairedComparison) -> tuple[bool, str]:
+    """Whether targeted collection beat the control, in one paragraph built from the run.
+
+    Shown only when the group's error fell more with targeted rows than with random rows,
+    the paired McNemar test on the group's test rows says so at ``SIGNIFICANCE``, and the
+    gap to everyone else narrowed more; a run that misses any of the three says which.
+    """
     group = split.group_value
     rates = {s: _rate(errors, s, group) for s in SCENARIOS}
     fall_targeted = rates["before"]["error_rate"] - rates["after targeted"]["error_rate"]
     fall_random = rates["before"]["error_rate"] - rates["after random"]["error_rate"]
     closed_targeted = gaps["before"].difference - gaps["after targeted"].difference
     closed_random = gaps["before"].difference - gaps["after random"].difference
-    shown = fall_targeted > 0 and fall_targeted > fall_random and closed_targeted > closed_random
+    better = fall_targeted > 0 and fall_targeted > fall_random
+    significant = better and versus.p_value < SIGNIFICANCE
+    shown = significant and closed_targeted > closed_random
     numbers = (f"{split.group_column} = {group}: error {_pct(rates['before']['error_rate'])} "
                f"before, {_pct(rates['after targeted']['error_rate'])} after targeted "
                f"collection, {_pct(rates['after random']['error_rate'])} after random "
-               f"collection of the same number of rows.")
+               f"collection of the same number of rows. Paired on the group's "
+               f"{versus.rows:,} test rows, random minus targeted: "
+               f"{-100 * versus.difference:+.1f} points (95% interval "
+               f"{-100 * versus.interval[1]:+.1f} to {-100 * versus.interval[0]:+.1f}); "
+               f"{versus.only_second_wrong} rows wrong only with random rows, "
+               f"{versus.only_first_wrong} only with targeted rows (exact McNemar p = "
+               f"{versus.p_value:.2g}).")
     if shown:
-        strength = "" if gaps["after targeted"].interval[0] < gaps["before"].interval[0] else \
-            " The intervals overlap, so read it as a direction rather than a precise size."
         return True, (f"The effect shows in this run: targeted collection cut the group's "
                       f"error by {100 * fall_targeted:.1f} points and random collection by "
-                      f"{100 * fall_random:.1f}. {numbers}{strength}")
-    return False, (f"This run does not show the effect: targeted collection did not lower the "
-                   f"group's error more than random collection. {numbers} Try a larger "
+                      f"{100 * fall_random:.1f}. {numbers}")
+    reason = ("targeted collection did not lower the group's error more than random "
+              "collection" if not better else
+              f"the paired test does not separate them (p = {versus.p_value:.2g} >= "
+              f"{SIGNIFICANCE})" if not significant else
+              "the gap to everyone else did not narrow more with targeted rows")
+    return False, (f"This run does not show the effect: {reason}. {numbers} Try a larger "
                    f"budget or another seed, and report this run as it is.")
 
 
@@ -309,13 +343,18 @@ def _step_suggest(split: BiasedSplit, analysis: Analysis, collected: pd.DataFram
             f"them for the error regions. {_pct(by.loc['targeted', 'group_share'])} of them are "
             f"{split.group_column} = {split.group_value}, against "
             f"{_pct(by.loc['random', 'group_share'])} of a random sample of the same size "
-            f"(the pool holds {_pct(by.loc['whole pool', 'group_share'])}).")
+            f"(the pool holds {_pct(by.loc['whole pool', 'group_share'])}); "
+            f"{by.loc['targeted', 'under_sampled_rows']} of them have {split.who}, the rows "
+            f"training lacks, against {by.loc['random', 'under_sampled_rows']} of the random "
+            f"sample.")
+    targets = by.loc["targeted", "under_sampled_rows"] > by.loc["random", "under_sampled_rows"]
     shares = pd.DataFrame([
         {"table": name, "value": value, "share": float(share)}
         for name in ("targeted", "random", "whole pool")
         for value, share in ((split.group_value, by.loc[name, "group_share"]),
                              (EVERYONE_ELSE, 1 - by.loc[name, "group_share"]))])
-    return DemoStep("suggest", "3. The suggestion engine targets the gap", text,
+    return DemoStep("suggest", "3. The suggestion engine targets the gap" if targets else
+                    "3. What the suggestion engine picks (no more of the gap than random)", text,
                     {"listed": len(listing), "from_regions": from_regions,
                      **{f"{k}_group_share": float(by.loc[k, "group_share"])
                         for k in ("targeted", "random", "whole pool")}},
@@ -323,21 +362,27 @@ def _step_suggest(split: BiasedSplit, analysis: Analysis, collected: pd.DataFram
                         shares, title="Who each collection list would label"))
 
 
-def _step_retrain(split: BiasedSplit, errors: pd.DataFrame, collected: pd.DataFrame
-                  ) -> DemoStep:
+def _step_retrain(split: BiasedSplit, errors: pd.DataFrame, collected: pd.DataFrame,
+                  paired: dict[str, PairedComparison]) -> DemoStep:
     by = collected.set_index("strategy")
     text = (f"A simulated annotator labelled both lists from the hidden truth. The targeted "
             f"list brought {by.loc['targeted', 'under_sampled_rows']} rows with {split.who}, "
             f"the random list {by.loc['random', 'under_sampled_rows']}. Each model was "
-            f"retrained and measured on the same untouched test set.")
+            f"retrained and measured on the same untouched test set, so the models are "
+            f"compared row by row on the group's test rows: "
+            f"{paired['before vs targeted'].summary('before', 'targeted')}; "
+            f"{paired['before vs random'].summary('before', 'random')}.")
     return DemoStep("retrain", "4. Collect, label, retrain", text,
-                    {k: int(by.loc[k, "under_sampled_rows"]) for k in ("targeted", "random")},
+                    {**{k: int(by.loc[k, "under_sampled_rows"]) for k in ("targeted", "random")},
+                     **{name: {"difference": c.difference, "interval": c.interval,
+                               "p_value": c.p_value} for name, c in paired.items()}},
                     charts.group_error_figure(
                         errors, title="Test error, before and after collecting (95% "
                                       "intervals)"))
 
 
-def _step_gap(split: BiasedSplit, gaps: dict[str, GroupGap], verdict: str) -> DemoStep:
+def _step_gap(split: BiasedSplit, gaps: dict[str, GroupGap], verdict: str, shown: bool
+              ) -> DemoStep:
     text = (f"The gap between {split.group_column} = {split.group_value} and everyone else: "
             f"{_gap_text(gaps['before'])} before, {_gap_text(gaps['after targeted'])} after "
             f"targeted collection, {_gap_text(gaps['after random'])} after random collection. "
@@ -345,7 +390,9 @@ def _step_gap(split: BiasedSplit, gaps: dict[str, GroupGap], verdict: str) -> De
     gap_table = pd.DataFrame([{"scenario": s, "value": "gap", "error_rate": g.difference,
                                "ci_low": g.interval[0], "ci_high": g.interval[1]}
                               for s, g in gaps.items()])
-    return DemoStep("gap", "5. The gap closes where the data was fixed", text,
+    title = ("5. The gap closes where the data was fixed" if shown else
+             "5. The gap after collecting: targeted rows not shown to beat random ones")
+    return DemoStep("gap", title, text,
                     {s: {"gap": g.difference, "interval": g.interval} for s, g in gaps.items()},
                     charts.group_error_figure(gap_table, title="Error gap, group minus "
                                                                "everyone else (95% intervals)"))

@@ -28,7 +28,7 @@ __all__ = ["save_analysis", "output_names", "regions_to_dict", "write_collection
 
 FORMAT_VERSION = 1
 
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r", "\n", "\x00")
 """A spreadsheet runs a cell starting with one of these as a formula (CSV injection)."""
 
 _ESCAPE = "'"
@@ -132,14 +132,16 @@ def _escape_cell(value):
 def write_collection_csv(frame: pd.DataFrame, path) -> Path:
     """Write a table for people to open in a spreadsheet, with formula cells made inert.
 
-    A text cell starting with ``= + - @``, a tab or a carriage return would run as a formula
-    when the file is opened, so it gets a leading apostrophe; a text cell that already starts
+    A text cell starting with ``= + - @``, a tab, a line break or NUL would run as a formula
+    (or hide one) when the file is opened, so it gets a leading apostrophe; header cells too,
+    since a column name comes from the user's file; a text cell that already starts
     with an apostrophe, or is empty, gets one too, which keeps the scheme reversible (see
     :func:`read_collection_csv`). Numeric columns are written as numbers: ``-3`` in a number
     column is a value, not a formula. Missing values are written as empty cells.
     """
     path = Path(path)
     safe = frame.copy()
+    safe.columns = [_escape_cell(str(column)) for column in frame.columns]
     for column in safe.columns:
         series = safe[column]
         if not (pd.api.types.is_numeric_dtype(series) or pd.api.types.is_bool_dtype(series)):
@@ -160,6 +162,7 @@ def read_collection_csv(path, *, text_columns=()) -> pd.DataFrame:
     schema can). Empty cells are missing values.
     """
     raw = pd.read_csv(path, dtype=str, keep_default_na=False, encoding=CSV_ENCODING)
+    raw.columns = [c[1:] if c.startswith(_ESCAPE) else c for c in raw.columns]
     result = {}
     for column in raw.columns:
         cells = raw[column]

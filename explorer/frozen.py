@@ -22,8 +22,8 @@ from sklearn.neighbors import NearestNeighbors
 
 from .diagnose import NEIGHBOURS
 from .embed import input_space
-from .regions import wilson_interval
 from .rules import Condition, Rule
+from .stats import jaccard, wilson_interval
 from .types import DataMap, Predictions, Region
 
 __all__ = ["FrozenRegion", "frozen_members", "still_weak", "stable_ids", "RULE_TRUST",
@@ -116,7 +116,7 @@ def still_weak(frozen: list[FrozenRegion], regions: list[Region], frame: pd.Data
         if old.id in names:
             continue
         rows, assigned = frozen_members(old, frame, data_map)
-        if any(_jaccard(rows, other) >= COVERED_JACCARD for other in taken):
+        if any(jaccard(rows, other) >= COVERED_JACCARD for other in taken):
             continue
         errors = int(is_error[rows].sum())
         low, high = wilson_interval(errors, rows.size, level=0.8)
@@ -152,7 +152,7 @@ def stable_ids(regions: list[Region], earlier: list[FrozenRegion]) -> list[int]:
         text = Rule(region.rule_conditions).text
         for old in newest.values():
             same_rule = bool(text) and text == Rule(old.rule_conditions).text
-            overlap = _jaccard(rows[rows < old.data_rows], np.asarray(old.rows, dtype=int))
+            overlap = jaccard(rows[rows < old.data_rows], np.asarray(old.rows, dtype=int))
             if same_rule or overlap >= COVERED_JACCARD:
                 pairs.append((same_rule, overlap, -index, old.id))
     ids: list[int | None] = [None] * len(regions)
@@ -162,7 +162,3 @@ def stable_ids(regions: list[Region], earlier: list[FrozenRegion]) -> list[int]:
     fresh = itertools.count(max(newest, default=0) + 1)
     return [name if name is not None else next(fresh) for name in ids]
 
-
-def _jaccard(a: np.ndarray, b: np.ndarray) -> float:
-    union = np.union1d(a, b).size
-    return np.intersect1d(a, b).size / union if union else 0.0

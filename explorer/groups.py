@@ -28,9 +28,9 @@ import numpy as np
 import pandas as pd
 from fairlearn.metrics import MetricFrame, count
 
+from .data import label_key
 from .errors import DataError
-from .model import label_key
-from .regions import wilson_interval
+from .stats import newcombe_interval, wilson_interval
 
 __all__ = ["GroupGap", "GroupReport", "group_metrics", "largest_gap", "gap_between", "region_overlap",
            "group_report", "group_labels", "METRIC_COLUMNS"]
@@ -135,14 +135,6 @@ def group_metrics(truth, predicted, frame: pd.DataFrame, groups, *,
     return pd.DataFrame(parts, columns=list(METRIC_COLUMNS))
 
 
-def _newcombe(a: pd.Series, b: pd.Series) -> tuple[float, float]:
-    """Newcombe's hybrid score interval for ``rate(a) - rate(b)`` from their Wilson bounds."""
-    difference = a["error_rate"] - b["error_rate"]
-    low = difference - np.hypot(a["error_rate"] - a["ci_low"], b["ci_high"] - b["error_rate"])
-    high = difference + np.hypot(a["ci_high"] - a["error_rate"], b["error_rate"] - b["ci_low"])
-    return float(low), float(high)
-
-
 def largest_gap(metrics: pd.DataFrame, column: str, *, min_rows: int = 30) -> GroupGap | None:
     """The worst minus the best group of ``column``, among groups of at least ``min_rows``.
 
@@ -167,7 +159,8 @@ def gap_between(metrics: pd.DataFrame, column: str, worse: str, better: str) -> 
     a, b = table.loc[worse], table.loc[better]
     return GroupGap(column, str(worse), str(better), float(a["error_rate"]),
                     float(b["error_rate"]), float(a["error_rate"] - b["error_rate"]),
-                    _newcombe(a, b))
+                    newcombe_interval(int(a["errors"]), int(a["n"]), int(b["errors"]),
+                                      int(b["n"]), LEVEL))
 
 
 def region_overlap(analysis) -> pd.DataFrame:

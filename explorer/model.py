@@ -17,7 +17,7 @@ from sklearn.preprocessing import OrdinalEncoder
 
 from threadpoolctl import threadpool_limits
 
-from .data import Schema
+from .data import Schema, label_key
 from .errors import DataError
 from .types import Predictions
 
@@ -69,13 +69,6 @@ def encode_target(values: pd.Series, schema: Schema) -> np.ndarray:
     return np.array([position.get(label_key(v), -1) for v in values], dtype=int)
 
 
-def label_key(value) -> str:
-    """Compare labels across dtypes: 1, 1.0 and "1" read from a CSV are the same class."""
-    if isinstance(value, (float, np.floating)) and float(value).is_integer():
-        value = int(value)
-    return str(value)
-
-
 def row_errors(truth: np.ndarray, predicted: np.ndarray, schema: Schema
                ) -> tuple[np.ndarray, np.ndarray]:
     """Per-row loss and the boolean the region search counts (see ``Predictions``)."""
@@ -114,8 +107,20 @@ def _out_of_fold(frame: pd.DataFrame, schema: Schema, truth: np.ndarray, seed: i
     error, is_error = row_errors(truth, predicted, schema)
     return Predictions(predicted=predicted, error=error, is_error=is_error,
                        probabilities=probabilities, classes=schema.classes,
-                       source="baseline model, out-of-fold (5-fold cross-validation)",
+                       source=f"baseline model, out-of-fold ({_folds_text(folds, target, schema)})",
                        **_score(error, truth, predicted, schema))
+
+
+def _folds_text(folds, target: np.ndarray, schema: Schema) -> str:
+    """How many folds were used, and why when it is fewer than ``N_SPLITS``."""
+    used = folds.get_n_splits()
+    text = f"{used}-fold cross-validation"
+    if used < N_SPLITS:
+        counts = np.bincount(target, minlength=len(schema.classes))
+        rare = schema.classes[int(counts.argmin())]
+        text += (f"; the class {rare!r} has only {int(counts.min())} rows, so {used} folds "
+                 f"instead of {N_SPLITS}")
+    return text
 
 
 def _stratified_folds(target: np.ndarray, schema: Schema, seed: int) -> StratifiedKFold:

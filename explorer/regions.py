@@ -29,7 +29,7 @@ import warnings
 from typing import Callable
 
 import numpy as np
-from scipy.stats import binom, false_discovery_control, norm
+from scipy.stats import false_discovery_control
 from sklearn.cluster import HDBSCAN
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression
@@ -39,11 +39,12 @@ from sklearn.tree import DecisionTreeClassifier
 from .embed import input_space
 from .errors import check_fraction, check_int
 from .rules import CATEGORY_SEPARATOR, RuleFeatures, node_members, node_rules
+from .stats import binomial_tail, jaccard, wilson_interval
 from .types import DataMap, Region
 
 __all__ = ["Candidate", "SearchContext", "RegionSearch", "FINDERS", "OPTIONAL_FINDERS",
            "find_regions",
-           "default_min_region_size", "wilson_interval"]
+           "default_min_region_size"]
 
 MIN_LIFT = 1.25
 """A region must err at least this many times the baseline rate, in discovery and held out."""
@@ -102,17 +103,6 @@ def default_min_region_size(n_rows: int) -> int:
     return max(20, int(np.ceil(0.005 * n_rows)))
 
 
-def wilson_interval(errors: int, total: int, level: float = 0.95) -> tuple[float, float]:
-    """Wilson score interval for a proportion; well-behaved for small counts and rates near 0."""
-    if total == 0:
-        return (0.0, 1.0)
-    z = norm.ppf(0.5 + level / 2)
-    rate = errors / total
-    centre = (rate + z * z / (2 * total)) / (1 + z * z / total)
-    half = z * np.sqrt(rate * (1 - rate) / total + z * z / (4 * total * total)) / (1 + z * z / total)
-    return (float(max(0.0, centre - half)), float(min(1.0, centre + half)))
-
-
 def map_candidates(context: SearchContext) -> list[Candidate]:
     """Density clusters of the map's *hot* discovery points, extended to all rows by vote.
 
@@ -127,7 +117,7 @@ def map_candidates(context: SearchContext) -> list[Candidate]:
     index = NearestNeighbors(n_neighbors=k).fit(points)
     neighbours = index.kneighbors(points, return_distance=False)
     local_errors = context.discovery_errors[discovery_rows][neighbours].sum(axis=1)
-    hot = binom.sf(local_errors - 1, k, context.baseline) <= HOT_LEVEL
+    hot = binomial_tail(local_errors, k, context.baseline) <= HOT_LEVEL
     min_cluster = max(5, context.min_size // 4)
     if hot.sum() < min_cluster:
         return []
@@ -277,15 +267,10 @@ def _select_candidates(candidates: list[Candidate], context: SearchContext) -> l
     for _, candidate in scored:
         if per_finder.get(candidate.found_by, 0) == MAX_PER_FINDER:
             continue
-        if all(_jaccard(candidate.members, other.members) < DUPLICATE_JACCARD for other in kept):
+        if all(jaccard(candidate.members, other.members) < DUPLICATE_JACCARD for other in kept):
             kept.append(candidate)
             per_finder[candidate.found_by] = per_finder.get(candidate.found_by, 0) + 1
     return kept
-
-
-def _jaccard(a: np.ndarray, b: np.ndarray) -> float:
-    union = np.count_nonzero(a | b)
-    return np.count_nonzero(a & b) / union if union else 0.0
 
 
 def _compactness(members: np.ndarray, model_space: np.ndarray, seed: int) -> float:
@@ -345,8 +330,8 @@ def _confirm(tested: list[Candidate], is_error: np.ndarray, confirmation: np.nda
     held_baseline = float(is_error[confirmation].mean())
     held_sizes = np.array([np.count_nonzero(c.members & confirmation) for c in tested])
     held_errors = np.array([np.count_nonzero(c.members & confirmation & is_error) for c in tested])
-    raw = np.where(held_sizes > 0, binom.sf(held_errors - 1, np.maximum(held_sizes, 1),
-                                            held_baseline), 1.0)
+    raw = np.where(held_sizes > 0, binomial_tail(held_errors, np.maximum(held_sizes, 1),
+                                                  held_baseline), 1.0)
     adjusted = false_discovery_control(raw, method="bh")
     confirmed, strength = [], []
     for candidate, size, errors, p_value in zip(tested, held_sizes, held_errors, adjusted):
@@ -400,7 +385,7 @@ def _without_overlaps(regions: list[Region], is_error: np.ndarray, confirmation:
             rest = region.rows[~inside]
             held = rest[confirmation[rest]]
             errors = int(is_error[held].sum())
-            if held.size == 0 or binom.sf(errors - 1, held.size, held_baseline) > alpha:
+            if held.size == 0 or binomial_tail(errors, held.size, held_baseline) > alpha:
                 continue
         kept.append(region)
         covered[region.rows] = True
@@ -426,7 +411,7 @@ def _without_unneeded(regions: list[Region], is_error: np.ndarray, confirmation:
                     others[other.rows] = True
             own = region.rows[~others[region.rows] & confirmation[region.rows]]
             errors = int(is_error[own].sum())
-            p_values.append(binom.sf(errors - 1, own.size, held_baseline) if own.size else 1.0)
+            p_values.append(binomial_tail(errors, own.size, held_baseline) if own.size else 1.0)
         worst = int(np.argmax(p_values))
         if p_values[worst] <= alpha:
             break

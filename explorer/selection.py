@@ -22,8 +22,8 @@ from scipy.stats import fisher_exact
 from .describe import describe_regions
 from .errors import ParameterError, WorkspaceError
 from .files import exclusive_lock, json_text, write_text_atomically
-from .regions import wilson_interval
 from .rules import RuleFeatures
+from .stats import wilson_interval
 from .types import Region
 
 __all__ = ["describe_selection", "save_user_region", "load_user_regions", "SELECTION_CAVEAT"]

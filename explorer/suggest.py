@@ -9,8 +9,10 @@ the budget are the current ones plus the regions of earlier iterations (*frozen*
 current out-of-fold error is still above the baseline: a region that improved stops
 passing a fresh significance test well before it stops being weak, and dropping it then
 would starve it. The budget is spread greedily by the marginal gain each region's fitted
-curve predicts (weighted by the region's share of the pool), candidates are taken
-most-covering first and near-duplicates of chosen rows are skipped. Budget no region can use
+curve predicts (weighted by the region's share of the pool). Within a region, candidates
+whose nearest labelled rows erred most are taken first (a broad region often holds one
+failing pocket, and its rows are the ones the model needs), and near-duplicates of chosen
+rows are skipped. Budget no region can use
 goes to the rows the model is least sure about. Selection reads the pool's features only,
 never a label column. Without a pool the suggestion is a *specification*: the rule, the
 example rows and the count.
@@ -27,7 +29,7 @@ from sklearn.neighbors import NearestNeighbors
 from sklearn.tree import DecisionTreeClassifier
 from threadpoolctl import threadpool_limits
 
-from .data import Schema, check_pool
+from .data import Schema, align_pool
 from .embed import ModelSpace, input_space, place_points
 from .errors import ParameterError, SchemaMismatchError, check_choice, check_int
 from .diagnose import CURVE_FOLDS, Diagnosis, diagnose_region, nearest_neighbours
@@ -35,8 +37,8 @@ from .frozen import FrozenRegion, still_weak
 from .model import baseline_model, encode_target, model_inputs
 from .types import DataMap, Predictions, Region
 
-__all__ = ["PoolPlacement", "STRATEGIES", "place_pool", "select_rows", "suggest_regions",
-           "diagnosed", "instructions_sheet", "LIST_COLUMNS"]
+__all__ = ["PoolPlacement", "STRATEGIES", "place_pool", "estimate_error_risk", "select_rows",
+           "suggest_regions", "diagnosed", "instructions_sheet", "LIST_COLUMNS"]
 
 STRATEGIES = ("targeted", "random", "uncertainty")
 LIST_COLUMNS = ("row", "region", "priority", "reason")
@@ -50,6 +52,9 @@ NEAR_DUPLICATE = 0.1
 """A candidate closer than this share of the pool's median neighbour distance to a chosen row
 is a near-duplicate and skipped."""
 CHUNK = 10
+RISK_DEPTH, RISK_LEAF = 3, 20
+"""The error model is shallow with leaves of at least 20 rows: it should learn where errors
+gather (an interaction of two or three columns), not memorise single mislabelled rows."""
 
 
 @dataclass(frozen=True)
@@ -66,13 +71,17 @@ class PoolPlacement:
     probabilities: np.ndarray | None
     coverage: np.ndarray
     region_ids: tuple[int, ...]
+    error_risk: np.ndarray
+    """Shape (n_pool,): the probability that the model errs on each pool row, from a shallow
+    model of where the labelled rows erred; within a region, rows that look like its failures
+    are labelled first."""
 
 
 def place_pool(pool: pd.DataFrame, frame: pd.DataFrame, schema: Schema,
                predictions: Predictions, data_map: DataMap, regions: list[Region], *,
                seed: int) -> PoolPlacement:
     """Predict the pool with the baseline model trained on all rows, then place its rows."""
-    check_pool(pool, schema)
+    pool = align_pool(pool, frame, schema)
     inputs = model_inputs(frame, schema)
     with threadpool_limits(1):  # see learning_curve
         model = baseline_model(schema, seed=seed).fit(
@@ -88,6 +97,7 @@ def place_pool(pool: pd.DataFrame, frame: pd.DataFrame, schema: Schema,
         probabilities=probabilities if predictions.probabilities is not None else None)
     encoded = data_map.encoder.transform(pool_inputs)
     space = ModelSpace.with_predictions(encoded, pool_predictions)
+    error_risk = estimate_error_risk(frame, pool, schema, predictions, seed)
     coords = place_points(data_map.model_space, data_map.coords, space)
     coverage = np.zeros((len(pool), len(regions)))
     for column, region in enumerate(regions):
@@ -96,7 +106,22 @@ def place_pool(pool: pd.DataFrame, frame: pd.DataFrame, schema: Schema,
         coverage[:, column] = (_balanced_tree(data_map.model_space, members, space, seed)
                                + _balanced_knn(data_map.coords, members, coords)) / 2
     return PoolPlacement(model_space=space, coords=coords, probabilities=probabilities,
-                         coverage=coverage, region_ids=tuple(r.id for r in regions))
+                         coverage=coverage, region_ids=tuple(r.id for r in regions),
+                         error_risk=error_risk)
+
+
+def estimate_error_risk(frame: pd.DataFrame, pool: pd.DataFrame, schema: Schema,
+                predictions: Predictions, seed: int) -> np.ndarray:
+    """P(the model errs) for each pool row, from a model of where the labelled rows erred."""
+    is_error = np.asarray(predictions.is_error, dtype=int)
+    if is_error.min() == is_error.max():
+        return np.full(len(pool), float(is_error[0]) if len(is_error) else 0.0)
+    errors_schema = dataclasses.replace(schema, task="classification", classes=(0, 1))
+    with threadpool_limits(1):
+        model = baseline_model(errors_schema, seed=seed)
+        model.set_params(model__max_depth=RISK_DEPTH, model__min_samples_leaf=RISK_LEAF)
+        model.fit(model_inputs(frame, schema), is_error)
+    return model.predict_proba(model_inputs(pool, schema))[:, 1]
 
 
 def _balanced_tree(reference: np.ndarray, members: np.ndarray, new: np.ndarray,
@@ -222,7 +247,9 @@ def _targeted(budget: int, open_rows: np.ndarray, placement: PoolPlacement,
         cover = placement.coverage[open_rows, column]
         best = placement.coverage[open_rows].argmax(axis=1) == column
         candidates = open_rows[(cover >= COVERS) & best]
-        order = np.argsort(-placement.coverage[candidates, column], kind="stable")
+        # the rows most like the region's failures first; among equals, the surest members
+        order = np.lexsort((-placement.coverage[candidates, column],
+                            -placement.error_risk[candidates]))
         queues[region.id] = (column, list(candidates[order]))
         shares[region.id] = float((placement.coverage[:, column] >= COVERS).mean())
     given = {rid: 0 for rid in queues}

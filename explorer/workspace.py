@@ -36,14 +36,13 @@ import pandas as pd
 
 from . import suggest as suggest_stage
 from .analysis import Analysis, analyze
-from .data import check_pool, infer_schema, read_table
+from .data import align_pool, infer_schema, label_key, read_table
 from .errors import IngestError, WorkspaceError, check_choice, check_int
 from .export import read_collection_csv, write_collection_csv
 from .files import exclusive_lock, json_text, replace_atomically, write_text_atomically
 from .frozen import FrozenRegion, frozen_members, stable_ids
-from .model import label_key
-from .regions import wilson_interval
 from .rules import Rule
+from .stats import paired_losses, wilson_interval
 
 __all__ = ["Workspace", "IngestReport"]
 
@@ -127,7 +126,7 @@ class Workspace:
                 raise WorkspaceError(f"The hidden label column '{hidden_label}' is a feature "
                                      f"of the data; the model would read the answer.")
         if pool_frame is not None:
-            check_pool(pool_frame, schema)
+            pool_frame = align_pool(pool_frame, frame, schema)
         try:
             path.mkdir(parents=True, exist_ok=True)
             (path / "labels").mkdir()
@@ -300,7 +299,7 @@ class Workspace:
                 "id": frozen.id, "rule": Rule(frozen.rule_conditions).text or None,
                 "size": len(rows),
                 "description": frozen.description,
-                "before": _rate(before[rows]), "after": _rate(after[rows]),
+                **_before_after(before[rows], after[rows]),
                 "new_rows_in_region": int(len(members) - len(rows)),
                 "new_rows_assigned": assigned,
             })
@@ -308,13 +307,15 @@ class Workspace:
         data = analysis.data.iloc[old]
         for column in analysis.schema.groups:
             for value, index in data.groupby(column, dropna=False).indices.items():
-                groups[f"{column} = {value}"] = {"before": _rate(before[index]),
-                                                 "after": _rate(after[index])}
+                groups[f"{column} = {value}"] = _before_after(before[index], after[index])
         return {"against_iteration": previous["iteration"],
-                "overall": {"before": _rate(before), "after": _rate(after[old])},
+                "overall": _before_after(before, after[old]),
                 "regions": regions, "groups": groups,
-                "note": "Out-of-fold error on the same rows before and after; 95% Wilson "
-                        "intervals. new_rows_in_region counts added rows that belong to the "
+                "note": "Out-of-fold error on the same rows before and after, with 95% "
+                        "Wilson intervals; 'paired' compares the two models row by row on "
+                        "those rows: the change in points with Newcombe's paired 95% "
+                        "interval and an exact McNemar test on the rows where exactly one "
+                        "model errs (a sign test for regression losses). new_rows_in_region counts added rows that belong to the "
                         "region: by its rule where the rule is precise, else by their "
                         "nearest old rows (new_rows_assigned says which)."}
 
@@ -536,6 +537,16 @@ def _same(original, given) -> bool:
         number = pd.to_numeric(pd.Series([given]), errors="coerce").iloc[0]
         return bool(np.isclose(float(original), number, rtol=1e-9, atol=1e-12))
     return label_key(original) == label_key(given)
+
+
+def _before_after(before: np.ndarray, after: np.ndarray) -> dict:
+    """Error on the same rows before and after, and the two compared as pairs."""
+    paired = paired_losses(before, after)
+    return {"before": _rate(before), "after": _rate(after),
+            "paired": {"change": -paired.difference,
+                       "interval": [-paired.interval[1], -paired.interval[0]],
+                       "fixed": paired.only_first_wrong, "broken": paired.only_second_wrong,
+                       "p_value": paired.p_value}}
 
 
 def _rate(errors: np.ndarray) -> dict:

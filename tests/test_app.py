@@ -186,9 +186,10 @@ def test_loop_suggests_simulates_retrains_and_compares(workspace, gap_settings):
         rates = [r[scenario]["error_rate"] for r in comparison["regions"]]
         assert [cell.split(" ")[0] for cell in shown[scenario]][1:] == [f"{r:.1%}"
                                                                         for r in rates]
-    np.testing.assert_allclose(shown["change"].to_numpy()[1:], [
-        100 * (r["after"]["error_rate"] - r["before"]["error_rate"])
-        for r in comparison["regions"]])
+    assert [cell.split(" pts")[0] for cell in shown["change, paired"]][1:] == [
+        f"{100 * r['paired']['change']:+.1f}" for r in comparison["regions"]]
+    assert [float(p) for p in shown["p (McNemar)"]][1:] == pytest.approx(
+        [r["paired"]["p_value"] for r in comparison["regions"]], rel=0.05)
     assert "after, random control" in shown.columns
     assert next(b for b in at.button if b.label == "Retrain on the grown data").disabled
     reopened = open_page("loop", settings=gap_settings)  # a reload: same project on disk

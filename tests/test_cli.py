@@ -6,8 +6,11 @@ import html
 import io
 import json
 import re
+import signal
+import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pandas as pd
@@ -105,10 +108,43 @@ def test_app_command_is_private_by_default_and_passes_options_last(tmp_path):
     app.write_text("")
     command = cli.streamlit_command(["--server.address", "0.0.0.0"], app_path=app)
     assert command[:5] == [sys.executable, "-m", "streamlit", "run", str(app)]
-    assert command[5:] == ["--server.address", "localhost", "--browser.gatherUsageStats",
-                           "false", "--server.address", "0.0.0.0"]
+    settings = dict(zip(command[5:-2:2], command[6:-2:2]))
+    assert settings["--server.address"] == "localhost"
+    assert settings["--browser.gatherUsageStats"] == "false"
+    assert settings["--client.showErrorDetails"] == "type"
+    assert int(settings["--server.maxUploadSize"]) > 0
+    assert command[-2:] == ["--server.address", "0.0.0.0"]  # the user's options win
     with pytest.raises(ExplorerError, match="app entry script"):
         cli.streamlit_command([], app_path=tmp_path / "missing.py")
+
+
+def test_stopping_explorer_app_stops_its_server(tmp_path):
+    """A supervisor's SIGTERM to ``explorer app`` reaches the Streamlit server it started."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    process = subprocess.Popen([sys.executable, "-m", "explorer", "app", "--server.port",
+                                str(port), "--server.headless", "true"], cwd=tmp_path,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 90
+        while not _listening(port):
+            assert process.poll() is None and time.monotonic() < deadline, "no server"
+            time.sleep(0.5)
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=30) is not None
+        deadline = time.monotonic() + 15
+        while _listening(port) and time.monotonic() < deadline:
+            time.sleep(0.5)
+        assert not _listening(port), "the server outlived `explorer app`"
+    finally:
+        process.kill()
+
+
+def _listening(port: int) -> bool:
+    with socket.socket() as client:
+        client.settimeout(1)
+        return client.connect_ex(("127.0.0.1", port)) == 0
 
 
 def test_analyze_writes_the_files(tmp_path, small_csv, planted_analysis):

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from explorer.data import MIN_ROWS, check_pool, infer_schema, read_table
+from explorer.data import MIN_ROWS, align_pool, infer_schema, read_table
 from explorer.errors import DataError, SchemaMismatchError
 
 
@@ -64,7 +64,7 @@ def test_read_table_errors(tmp_path):
     with pytest.raises(DataError, match="reads .csv and .parquet"):
         read_table(tmp_path / "data.xlsx")
     (tmp_path / "empty.csv").write_text("")
-    with pytest.raises(DataError, match="Could not read"):
+    with pytest.raises(DataError, match="empty.csv' is empty"):
         read_table(tmp_path / "empty.csv")
 
 
@@ -80,6 +80,49 @@ def test_csv_and_parquet_read_the_same_table(tmp_path):
 def test_pool_must_carry_the_feature_columns():
     frame = table()
     schema = infer_schema(frame, target="label")
-    check_pool(frame.drop(columns="label"), schema)
-    with pytest.raises(SchemaMismatchError, match=r"lacks 1 column\(s\) the data has: \['age'\]"):
-        check_pool(frame.drop(columns=["label", "age"]), schema)
+    align_pool(frame.drop(columns="label"), frame, schema)
+    with pytest.raises(SchemaMismatchError, match=r"lacks 1 feature column\(s\) the data has: "
+                                                  r"\['age'\]"):
+        align_pool(frame.drop(columns=["label", "age"]), frame, schema)
+
+
+def test_pool_differences_are_listed_and_columns_matched_by_name():
+    frame = table()
+    schema = infer_schema(frame, target="label")
+    notes: list[str] = []
+    pool = frame.drop(columns="label").iloc[:, ::-1].assign(
+        city=np.arange(len(frame)) % 3, extra=1.0)  # reordered, re-typed, one column more
+    aligned = align_pool(pool, frame, schema, notes)
+    assert aligned["city"].map(type).eq(str).all() and aligned["age"].equals(frame["age"])
+    assert any("'city' holds int64 values" in n for n in notes)
+    assert any("never saw" in n for n in notes) and any("['extra']" in n for n in notes)
+    broken = pool.drop(columns="age").assign(income="high")
+    with pytest.raises(SchemaMismatchError, match=r"lacks 1 feature column.*\['age'\].*"
+                                                  r"\['income'\] hold text"):
+        align_pool(broken, frame, schema)
+
+
+@pytest.mark.parametrize("prediction, message", [
+    (lambda f: f["label"], "equals the target 'label' on every row"),
+    (lambda f: f["label"].astype(str), "equals the target 'label' on every row"),
+    (lambda f: np.where(np.arange(len(f)) < 3, "maybe", f["label"]),
+     r"not classes of 'label': 'maybe' \(3 rows\)"),
+])
+def test_a_prediction_column_must_hold_a_models_predictions(prediction, message):
+    frame = table()
+    frame["pred"] = prediction(frame)
+    with pytest.raises(DataError, match=message):
+        infer_schema(frame, target="label", prediction="pred")
+
+
+def test_infinities_are_read_as_missing_and_missing_values_counted():
+    from explorer.data import finite_features
+
+    frame = table()
+    frame.loc[:2, "income"] = [np.inf, -np.inf, np.nan]
+    schema = infer_schema(frame, target="label")
+    notes: list[str] = []
+    cleaned = finite_features(frame, schema, "data", notes)
+    assert np.isfinite(cleaned["income"].dropna()).all() and cleaned["income"].isna().sum() == 3
+    assert "'income' 2" in notes[0] and "'income' 3" in notes[1]
+    assert np.isinf(frame["income"]).sum() == 2  # the caller's frame is not changed

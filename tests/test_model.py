@@ -66,3 +66,13 @@ def test_a_class_with_one_row_is_refused_with_the_fix():
     frame.loc[0, "label"] = "lonely"
     with pytest.raises(DataError, match="'lonely' of 'label' has only 1 row"):
         honest_predictions(frame, infer_schema(frame, target="label"), seed=0)
+
+
+def test_a_class_rarer_than_the_folds_cuts_them_and_says_so():
+    frame = noise_table(120)
+    frame.loc[:2, "label"] = "rare"
+    predictions = honest_predictions(frame, infer_schema(frame, target="label"), seed=0)
+    assert "3-fold cross-validation; the class 'rare' has only 3 rows, so 3 folds instead " \
+           "of 5" in predictions.source
+    assert "5-fold cross-validation)" in honest_predictions(
+        noise_table(120), infer_schema(noise_table(120), target="label"), seed=0).source

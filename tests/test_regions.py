@@ -132,16 +132,6 @@ def test_a_broken_finder_is_reported_in_notes_not_raised():
     assert search.regions
 
 
-def test_wilson_interval_is_sane():
-    low, high = regions.wilson_interval(5, 50)
-    assert 0 < low < 0.1 < high < 0.25
-    assert regions.wilson_interval(0, 0) == (0.0, 1.0)
-    assert regions.wilson_interval(0, 30)[0] == 0.0
-    assert regions.wilson_interval(30, 30)[1] == pytest.approx(1.0)
-    narrow = regions.wilson_interval(500, 5000)
-    assert narrow[1] - narrow[0] < high - low
-
-
 @pytest.mark.parametrize("arguments, message", [
     ({"alpha": 1.5}, "'alpha' parameter of find_regions"),
     ({"min_region_size": 2}, "'min_region_size' parameter of find_regions"),

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
+import dataclasses
 
 import numpy as np
 import pandas as pd
@@ -14,7 +14,8 @@ from explorer.embed import ModelSpace
 from explorer.export import read_collection_csv, write_collection_csv
 from explorer.model import honest_predictions, model_inputs
 from explorer.diagnose import Diagnosis, _collect, diagnose_region
-from explorer.suggest import PoolPlacement, instructions_sheet, select_rows
+from explorer.suggest import (PoolPlacement, estimate_error_risk, instructions_sheet,
+                              select_rows)
 from explorer.types import Region
 
 
@@ -96,7 +97,7 @@ def _placement(n: int, region_rows: np.ndarray, seed: int) -> PoolPlacement:
     coverage[region_rows, 0] = 0.9
     return PoolPlacement(model_space=space, coords=space[:, :2],
                          probabilities=rng.dirichlet([1, 1], n), coverage=coverage,
-                         region_ids=(1,))
+                         region_ids=(1,), error_risk=np.zeros(n))
 
 
 def test_targeted_selection_prefers_region_rows_without_near_duplicates():
@@ -117,6 +118,30 @@ def test_targeted_selection_prefers_region_rows_without_near_duplicates():
     assert len(pairs) == len(rows), "a row and its duplicate were both chosen"
     assert list(listing.columns[:4]) == ["row", "region", "priority", "reason"]
     assert listing["label"].isna().all()
+
+
+def test_within_a_region_rows_that_look_like_its_failures_come_first():
+    n = 400
+    region_rows = np.arange(0, 200)
+    placement = dataclasses.replace(_placement(n, region_rows, seed=0),
+                                    error_risk=np.where(np.arange(n) % 4 == 0, 0.8, 0.1))
+    pool = pd.DataFrame({"x1": placement.model_space[:, 0].astype(float)})
+    region = _region(np.arange(5), type("P", (), {"is_error": np.zeros(10, bool)}))
+    listing = select_rows("targeted", 40, pool, seed=0, placement=placement, regions=[region],
+                          diagnoses={1: Diagnosis(1, "collect", "", curve_params=(0.5, 0.3))})
+    rows = listing.loc[listing["region"] == 1, "row"].to_numpy()
+    assert rows.size == 40 and (rows % 4 == 0).all() and (rows < 200).all()
+
+
+def test_the_error_model_ranks_pool_rows_where_the_labelled_rows_erred():
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame({"x": rng.uniform(0, 1, 600), "label": rng.integers(0, 2, 600)})
+    schema = infer_schema(frame, target="label")
+    is_error = (frame["x"] > 0.8).to_numpy() & (rng.random(600) < 0.7)
+    predictions = type("P", (), {"is_error": is_error})
+    pool = pd.DataFrame({"x": [0.1, 0.5, 0.9, 0.95]})
+    risk = estimate_error_risk(frame, pool, schema, predictions, seed=0)
+    assert risk[2:].min() > 0.4 > risk[:2].max()
 
 
 def test_random_strategy_respects_available_rows():
@@ -159,11 +184,11 @@ def test_a_still_weak_frozen_region_shares_the_budget_by_expected_gain():
     coverage[:200, 0], coverage[200:, 1] = 0.9, 0.9
     placement = PoolPlacement(model_space=space, coords=space[:, :2],
                               probabilities=rng.dirichlet([1, 1], n), coverage=coverage,
-                              region_ids=(1, 2))
+                              region_ids=(1, 2), error_risk=np.zeros(n))
     predictions = type("P", (), {"is_error": np.zeros(10, bool)})
     regions = [_region(np.arange(5), predictions),
-               replace(_region(np.arange(5), predictions), id=2,
-                       found_by="frozen in iteration 0; new rows by its rule")]
+               dataclasses.replace(_region(np.arange(5), predictions), id=2,
+                                   found_by="frozen in iteration 0; new rows by its rule")]
     diagnoses = {1: Diagnosis(1, "collect", "", curve_params=(0.3, 0.3)),
                  2: Diagnosis(2, "collect", "", curve_params=(0.6, 0.3))}
     listing = select_rows("targeted", 60, pd.DataFrame({"x": space[:, 0]}), seed=0,

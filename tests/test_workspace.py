@@ -22,6 +22,7 @@ from explorer.embed import ModelSpace
 from explorer.errors import IngestError, WorkspaceError
 from explorer.frozen import still_weak
 from explorer.rules import Condition, Rule
+from explorer.stats import paired_comparison
 from explorer.types import DataMap, Predictions
 from explorer.workspace import Workspace, _frozen
 
@@ -87,6 +88,17 @@ def test_retrain_compares_the_frozen_regions_of_the_previous_iteration(looped):
         assert low <= region["after"]["error_rate"] <= high
         assert region["new_rows_assigned"].startswith("by ")
     assert comparison["overall"]["before"]["rows"] == 500
+    # the paired test reads the two models' errors on the same 500 rows, row by row
+    before = pd.read_csv(ws.path / "iterations" / "0" / "points.csv")["error"].to_numpy()
+    after = pd.read_csv(ws.path / "iterations" / "1" / "points.csv")["error"].to_numpy()[:500]
+    expected = paired_comparison(before, after)
+    paired = comparison["overall"]["paired"]
+    assert (paired["fixed"], paired["broken"]) == (expected.only_first_wrong,
+                                                   expected.only_second_wrong)
+    assert paired["p_value"] == pytest.approx(expected.p_value)
+    assert paired["change"] == pytest.approx(after.mean() - before.mean())
+    assert paired["interval"][0] <= paired["change"] <= paired["interval"][1]
+    assert all("paired" in region for region in comparison["regions"])
     for region in previous["regions"]:  # the rule is stored as data, and reads as its text
         assert (Rule.from_json(region["conditions"]).text or None) == region["rule"]
     status = ws.status()

@@ -366,8 +366,12 @@ def percent_columns(*names: str) -> dict:
     return {name: st.column_config.NumberColumn(format="%.1f%%") for name in names}
 
 
-CHANGE_COLUMN = {"change": st.column_config.NumberColumn(
-    "change", format="%+.1f pts", help="after - before, in percentage points")}
+CHANGE_COLUMN = {
+    "change, paired": st.column_config.TextColumn(
+        help="after - before on the same rows, in percentage points, with the 95% interval "
+             "of the paired difference (Newcombe)"),
+    "p (McNemar)": st.column_config.TextColumn(
+        help="exact McNemar test on the rows that only one of the two models gets wrong")}
 
 
 def interval_text(interval) -> str:
@@ -385,8 +389,9 @@ def comparison_table(comparison: dict, control: dict | None = None) -> pd.DataFr
 
     Columns ``kind``, ``value``, ``rows``, ``scenario`` ("before", "after", "after, random
     control"), ``error_rate``, ``ci_low``, ``ci_high``: the shape of
-    ``charts.group_error_figure``. ``control`` is the random control's comparison of the
-    same iteration, if it was run.
+    ``charts.group_error_figure``; the "after" rows also carry the paired comparison with
+    "before" on the same rows (``change``, ``change_low``, ``change_high``, ``p_value``).
+    ``control`` is the random control's comparison of the same iteration, if it was run.
     """
     def entries(comp: dict, with_before: bool):
         items = [("overall", "overall", comp["overall"])]
@@ -398,9 +403,13 @@ def comparison_table(comparison: dict, control: dict | None = None) -> pd.DataFr
                 ["after"] if with_before else ["after, random control"])
             for scenario in scenarios:
                 rate = measured["before" if scenario == "before" else "after"]
+                paired = measured.get("paired") if scenario == "after" else None
                 yield {"kind": kind, "value": value, "rows": rate["rows"],
                        "scenario": scenario, "error_rate": rate["error_rate"],
-                       "ci_low": rate["interval"][0], "ci_high": rate["interval"][1]}
+                       "ci_low": rate["interval"][0], "ci_high": rate["interval"][1],
+                       **({"change": paired["change"], "change_low": paired["interval"][0],
+                           "change_high": paired["interval"][1],
+                           "p_value": paired["p_value"]} if paired else {})}
 
     rows = list(entries(comparison, True)) + (list(entries(control, False)) if control else [])
     return pd.DataFrame(rows)
@@ -408,13 +417,21 @@ def comparison_table(comparison: dict, control: dict | None = None) -> pd.DataFr
 
 def comparison_wide(table: pd.DataFrame) -> pd.DataFrame:
     """A comparison table with one line per region or group: each rate with its 95%
-    interval in brackets, and the change in percentage points."""
+    interval, and the change in percentage points measured as pairs on the same rows (its
+    paired 95% interval and the exact McNemar p-value)."""
     lines = []
     for value, part in table.groupby("value", sort=False):
         by = {row.scenario: row for row in part.itertuples()}
         line = {"": value, "rows": by["before"].rows}
         for scenario, row in by.items():
             line[scenario] = rate_text(row.error_rate, row.ci_low, row.ci_high)
-        line["change"] = 100 * (by["after"].error_rate - by["before"].error_rate)
+        after = by["after"]
+        if pd.notna(getattr(after, "change", np.nan)):
+            line["change, paired"] = (f"{100 * after.change:+.1f} pts "
+                                      f"({100 * after.change_low:+.1f} to "
+                                      f"{100 * after.change_high:+.1f})")
+            line["p (McNemar)"] = f"{after.p_value:.2g}"
+        else:  # an iteration written before paired tests existed
+            line["change, paired"] = f"{100 * (after.error_rate - by['before'].error_rate):+.1f} pts"
         lines.append(line)
     return pd.DataFrame(lines)

@@ -1,0 +1,232 @@
+"""Read a user's file the way its author meant it, or say exactly why not.
+
+Spreadsheets and other tools write CSV in many dialects. Before pandas parses a file, its
+first bytes decide how: the encoding (a byte-order mark, else UTF-8, else Windows-1252, the
+usual Excel export in Western Europe, else Latin-1), the separator (``,``, ``;``, tab or
+``|``, by which one splits the first lines evenly), and whether the header is sound (no
+blank or repeated column names: pandas would rename them silently to ``Unnamed: 2`` and
+``b.1``). After parsing, text columns that are numbers written with a decimal comma become
+numbers, and a column of numbers that marks missing values as ``NA`` gets them as missing.
+Everywhere else ``NA``, ``None`` or ``null`` stay text: a class called "NA" is a class.
+Every such decision is added to ``notes`` so the user can see it.
+
+Pickles, joblib files and other binaries are refused by their content, whatever the file
+is called, without any unpickler being called: loading a pickle can run code.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+import re
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .errors import DataError
+
+__all__ = ["read_file"]
+
+SNIFF_BYTES = 1 << 16
+"""The first 64 KiB decide encoding and separator: hundreds of lines of a typical table."""
+SEPARATORS = ",;\t|"
+NA_TEXT = frozenset({"NA", "N/A", "n/a", "NaN", "nan", "null", "NULL", "None", "#N/A", "-"})
+"""Texts that mean "missing" in a column of numbers (R writes NA, Excel #N/A)."""
+BINARY_MAGIC = (
+    (b"\x80\x02", "a Python pickle"), (b"\x80\x03", "a Python pickle"),
+    (b"\x80\x04", "a Python pickle"), (b"\x80\x05", "a Python pickle"),
+    (b"\x78\x9c", "a zlib-compressed (joblib) file"), (b"\x78\x01", "a zlib-compressed file"),
+    (b"\x78\xda", "a zlib-compressed file"), (b"\x1f\x8b", "a gzip file"),
+    (b"\xfd7zXZ\x00", "an xz file"), (b"PK\x03\x04", "a zip (or Excel) file"),
+    (b"\x93NUMPY", "a NumPy array file"), (b"PAR1", "a Parquet file"),
+)
+"""Leading bytes of files that are not text tables. Pickles are refused by content, never
+loaded; joblib writes pickles, raw or compressed."""
+DECIMAL_COMMA = re.compile(r"[+-]?(\d{1,3}(\.\d{3})+|\d+)(,\d+)?")
+"""A number written the continental way: ``0,5``, ``-12,25``, ``1.234,5``."""
+RAGGED = re.compile(r"Expected (\d+) fields in line (\d+), saw (\d+)")
+
+
+def read_file(path: Path, what: str, notes: list[str]) -> pd.DataFrame:
+    """Read a .csv or .parquet file; decisions a user should know of go to ``notes``."""
+    if not path.exists():
+        raise DataError(f"The {what} file '{path}' does not exist; check the path.")
+    if path.is_dir():
+        raise DataError(f"The {what} path '{path}' is a folder; give a .csv or .parquet file.")
+    suffix = path.suffix.lower()
+    if suffix not in (".csv", ".parquet", ".pq"):
+        raise DataError(f"The {what} file '{path}' has the extension '{suffix or '(none)'}'; "
+                        f"explorer reads .csv and .parquet files.")
+    with open(path, "rb") as stream:
+        head = stream.read(SNIFF_BYTES)
+    kind = _binary_kind(head)
+    if suffix != ".csv":
+        if kind != "a Parquet file":
+            raise DataError(f"The {what} file '{path}' is not a Parquet file"
+                            + (f": it starts like {kind}" if kind else "") + ". Export the "
+                            f"table as Parquet or CSV.")
+        return _parse(lambda: pd.read_parquet(path), path, what)
+    if kind is not None:
+        raise DataError(f"The {what} file '{path}' is not a CSV file: it starts like {kind}. "
+                        f"explorer never loads pickles or other binaries (they can run code); "
+                        f"export the table as CSV or Parquet.")
+    encoding = _encoding(head)
+    text = head.decode(encoding if encoding != "utf-8-sig" else "utf-8-sig", errors="ignore")
+    separator = _separator(text)
+    header = _checked_header(text, separator, path, what)
+    frame = _parse(lambda: pd.read_csv(path, sep=separator, encoding=encoding,
+                                       keep_default_na=False, na_values=[""]), path, what,
+                   retry=lambda: pd.read_csv(path, sep=separator, encoding="cp1252",
+                                             keep_default_na=False, na_values=[""]))
+    if encoding not in ("utf-8", "utf-8-sig") or frame.attrs.pop("retried", False):
+        notes.append(f"The {what} file was read as {frame.attrs.pop('encoding', encoding)} "
+                     f"(it is not UTF-8).")
+    if separator != ",":
+        notes.append(f"The {what} file's columns are separated by "
+                     f"{'a tab' if separator == chr(9) else repr(separator)}.")
+    if not header[0].strip() and "index" not in frame.columns:
+        frame = frame.rename(columns={frame.columns[0]: "index"})
+        notes.append(f"The {what} file's first column has no name (a saved row index?); it is "
+                     f"called 'index'.")
+    return _typed(frame, what, notes)
+
+
+def _binary_kind(head: bytes) -> str | None:
+    for magic, kind in BINARY_MAGIC:
+        if head.startswith(magic):
+            return kind
+    if re.match(rb"BZh[1-9]1AY&SY", head):
+        return "a bzip2 file"
+    if b"\x00" in head[:4096] and not head.startswith((codecs.BOM_UTF16_LE,
+                                                       codecs.BOM_UTF16_BE)) \
+            and _utf16_without_bom(head) is None:
+        return "a binary file (it holds NUL bytes)"
+    return None
+
+
+def _utf16_without_bom(head: bytes) -> str | None:
+    """UTF-16 text without a byte-order mark: every other byte of ASCII text is NUL."""
+    sample = head[:2048]
+    if len(sample) < 4:
+        return None
+    if sample[1::2].count(0) > 0.9 * len(sample[1::2]):
+        return "utf-16-le"
+    if sample[0::2].count(0) > 0.9 * len(sample[0::2]):
+        return "utf-16-be"
+    return None
+
+
+def _encoding(head: bytes) -> str:
+    if head.startswith(codecs.BOM_UTF8):
+        return "utf-8-sig"
+    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return "utf-16"
+    bare = _utf16_without_bom(head)
+    if bare:
+        return bare
+    try:  # an incremental decoder does not fail on a character cut at the sample's end
+        codecs.getincrementaldecoder("utf-8")().decode(head, final=False)
+        return "utf-8"
+    except UnicodeDecodeError:
+        pass
+    try:
+        head.decode("cp1252")
+        return "cp1252"
+    except UnicodeDecodeError:  # bytes cp1252 leaves undefined; Latin-1 maps every byte
+        return "latin-1"
+
+
+def _separator(text: str) -> str:
+    lines = [line for line in text.splitlines()[:50] if line.strip()]
+    if len(lines) > 1:
+        lines = lines[:-1]  # the sample's last line may be cut short
+    try:
+        return csv.Sniffer().sniff("\n".join(lines), delimiters=SEPARATORS).delimiter
+    except csv.Error:  # e.g. one column only, or quoted text the sniffer cannot place
+        counts = {s: [len(next(csv.reader([line], delimiter=s))) for line in lines]
+                  for s in SEPARATORS}
+        even = {s: c[0] for s, c in counts.items() if c and c[0] > 1 and len(set(c)) == 1}
+        return max(even, key=even.get) if even else ","
+
+
+def _checked_header(text: str, separator: str, path: Path, what: str) -> list[str]:
+    """The header as the file spells it; blank and repeated column names are refused."""
+    try:
+        header = next(csv.reader(io.StringIO(text), delimiter=separator))
+    except StopIteration:
+        raise DataError(f"The {what} file '{path}' is empty; it needs a header line and "
+                        f"rows.") from None
+    blank = [i + 1 for i, name in enumerate(header) if not name.strip()]
+    if blank and not (blank == [1] and len(header) > 1):  # a leading index column is common
+        raise DataError(f"The {what} file '{path}' has blank column names at position(s) "
+                        f"{blank} of its header; give every column a name.")
+    names = [name.strip() for name in header]
+    repeated = sorted({n for n in names if n and names.count(n) > 1})
+    if repeated:
+        raise DataError(f"The {what} file '{path}' repeats the column name(s) {repeated} in "
+                        f"its header; rename them so each column has one name.")
+    return header
+
+
+def _parse(read, path: Path, what: str, retry=None) -> pd.DataFrame:
+    try:
+        return read()
+    except UnicodeDecodeError:
+        if retry is None:
+            raise DataError(f"The {what} file '{path}' is not valid text in any encoding "
+                            f"explorer knows; save it as UTF-8.") from None
+        frame = _parse(retry, path, what)
+        frame.attrs.update(retried=True, encoding="cp1252")
+        return frame
+    except pd.errors.ParserError as exc:
+        ragged = RAGGED.search(str(exc))
+        if ragged:
+            expected, line, saw = ragged.groups()
+            raise DataError(f"Line {line} of the {what} file '{path}' has {saw} fields where "
+                            f"the header has {expected}; fix that line (a separator inside an "
+                            f"unquoted value?).") from None
+        raise DataError(f"Could not read the {what} file '{path}': {_first_line(exc)}. Check "
+                        f"that it is a valid table.") from None
+    except (pd.errors.EmptyDataError, OSError, ValueError) as exc:
+        raise DataError(f"Could not read the {what} file '{path}': {_first_line(exc)}. Check "
+                        f"that it is a valid {path.suffix[1:]} file.") from None
+
+
+def _first_line(exc: Exception) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+def _typed(frame: pd.DataFrame, what: str, notes: list[str]) -> pd.DataFrame:
+    """Numbers written with a decimal comma or with NA for missing become numbers."""
+    for column in frame.columns:
+        series = frame[column]
+        if pd.api.types.is_numeric_dtype(series) or series.isna().all():
+            continue
+        text = series.dropna().astype(str).str.strip()
+        missing_words = text.isin(NA_TEXT)
+        values = text[~missing_words]
+        if values.empty:
+            continue
+        numbers = pd.to_numeric(values, errors="coerce")
+        decimal_comma = False
+        if numbers.isna().any():
+            if not (values.str.fullmatch(DECIMAL_COMMA.pattern).all()
+                    and values.str.contains(",").any()):
+                continue  # text: NA-like words stay text here
+            numbers = pd.to_numeric(values.str.replace(".", "", regex=False)
+                                    .str.replace(",", ".", regex=False), errors="coerce")
+            decimal_comma = True
+        converted = pd.Series(np.nan, index=series.index, dtype=float)
+        converted[numbers.index] = numbers.astype(float)
+        frame[column] = converted
+        if decimal_comma:
+            notes.append(f"The {what} column '{column}' holds numbers with a decimal comma "
+                         f"(e.g. {values.iloc[0]!r}); they were read as numbers.")
+        if missing_words.any():
+            words = sorted(set(text[missing_words]))
+            notes.append(f"The {what} column '{column}' holds numbers; its "
+                         f"{int(missing_words.sum())} cell(s) {words} were read as missing.")
+    return frame
