@@ -14,7 +14,8 @@ person following R3 through the loop follows one place in the data.
 from __future__ import annotations
 
 import itertools
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -26,8 +27,11 @@ from .rules import Condition, Rule
 from .stats import jaccard, wilson_interval
 from .types import DataMap, Predictions, Region
 
-__all__ = ["FrozenRegion", "frozen_members", "still_weak", "stable_ids", "RULE_TRUST",
-           "STILL_WEAK_LIFT", "COVERED_JACCARD"]
+if TYPE_CHECKING:  # analysis imports suggest, which imports this module
+    from .analysis import Analysis
+
+__all__ = ["FrozenRegion", "frozen_members", "still_weak", "stable_ids", "with_stable_ids",
+           "RULE_TRUST", "STILL_WEAK_LIFT", "COVERED_JACCARD"]
 
 
 @dataclass(frozen=True)
@@ -162,3 +166,14 @@ def stable_ids(regions: list[Region], earlier: list[FrozenRegion]) -> list[int]:
     fresh = itertools.count(max(newest, default=0) + 1)
     return [name if name is not None else next(fresh) for name in ids]
 
+
+def with_stable_ids(analysis: Analysis, earlier: list[FrozenRegion]) -> Analysis:
+    """The analysis with its regions, and their diagnoses, under their :func:`stable_ids`.
+
+    For the analysis of a loop's iteration, made without a pool: a collection list would
+    still name the regions by their old ids.
+    """
+    new_id = dict(zip((r.id for r in analysis.regions), stable_ids(analysis.regions, earlier)))
+    return replace(analysis, regions=[replace(r, id=new_id[r.id]) for r in analysis.regions],
+                   diagnoses={new_id[old]: replace(d, region=new_id[old])
+                              for old, d in analysis.diagnoses.items()})

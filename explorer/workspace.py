@@ -27,7 +27,7 @@ import json
 import os
 import shutil
 import tempfile
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -40,7 +40,7 @@ from .data import align_pool, infer_schema, label_key, read_table
 from .errors import IngestError, WorkspaceError, check_choice, check_int
 from .export import read_collection_csv, write_collection_csv
 from .files import exclusive_lock, json_text, replace_atomically, write_text_atomically
-from .frozen import FrozenRegion, frozen_members, stable_ids
+from .frozen import FrozenRegion, frozen_members, with_stable_ids
 from .rules import Rule
 from .stats import paired_losses, wilson_interval
 
@@ -226,7 +226,7 @@ class Workspace:
         """The analysis of the current training data (kept in memory per label count).
 
         Its regions bear the names they had in the iterations recorded so far
-        (:func:`~explorer.frozen.stable_ids`); the records hold every name, rows and rule,
+        (:func:`~explorer.frozen.with_stable_ids`); the records hold every name, rows and rule,
         so another process names the same regions alike.
         """
         count = len(self.labels())
@@ -235,7 +235,7 @@ class Workspace:
             analysis = analyze(self.training_data(), target=settings["target"],
                                groups=settings["groups"] or None, seed=settings["seed"])
             earlier = [f for record in self.iterations for f in _frozen(record)]
-            self._analysis = (count, _renamed(analysis, stable_ids(analysis.regions, earlier)))
+            self._analysis = (count, with_stable_ids(analysis, earlier))
         return self._analysis[1]
 
     def retrain(self) -> dict:
@@ -486,14 +486,6 @@ class Workspace:
             os.fsync(directory)  # the rename itself survives a power cut
         finally:
             os.close(directory)
-
-
-def _renamed(analysis: Analysis, ids: list[int]) -> Analysis:
-    """The analysis with its regions (and their diagnoses) under the given ids, in order."""
-    new_id = {region.id: name for region, name in zip(analysis.regions, ids)}
-    return replace(analysis, regions=[replace(r, id=new_id[r.id]) for r in analysis.regions],
-                   diagnoses={new_id[old]: replace(d, region=new_id[old])
-                              for old, d in analysis.diagnoses.items()})
 
 
 def _frozen(record: dict) -> list[FrozenRegion]:

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pandas as pd
 
-from explorer.frozen import FrozenRegion, frozen_members, stable_ids, still_weak
+from conftest import make_tiny_analysis
+from explorer.diagnose import Diagnosis
+from explorer.frozen import (FrozenRegion, frozen_members, stable_ids, still_weak,
+                             with_stable_ids)
 from explorer.rules import Condition
 from explorer.types import DataMap, Region
 
@@ -84,3 +89,15 @@ def test_a_region_found_again_keeps_its_name_and_a_new_one_gets_a_name_never_use
                _region(4, np.arange(0, 60))]  # overlaps R1 too, less than the second
     assert stable_ids(current, earlier) == [4, 1, 2, 5]  # R3 is gone; 3 is never reused
     assert stable_ids(current, []) == [1, 2, 3, 4]  # the first iteration names in order
+
+
+def test_an_analysis_renamed_keeps_each_diagnosis_with_its_region():
+    analysis = dataclasses.replace(make_tiny_analysis(), diagnoses={
+        0: Diagnosis(0, "collect", "the first region"),
+        1: Diagnosis(1, "relabel", "the second region")})
+    earlier = [FrozenRegion(id=7, iteration=0, rows=np.arange(50, 70), data_rows=100)]
+    named = with_stable_ids(analysis, earlier)
+    assert [r.id for r in named.regions] == [8, 7]  # the second region was R7 before
+    assert {i: (d.region, d.evidence) for i, d in named.diagnoses.items()} == {
+        8: (8, "the first region"), 7: (7, "the second region")}
+    assert [r.id for r in analysis.regions] == [0, 1]  # the analysis itself is unchanged
