@@ -63,6 +63,8 @@ class RuleFeatures:
 
 NUMERIC_OPERATORS = (">", "<=")
 CATEGORY_OPERATORS = ("=", "!=")
+"""The grammar's operators: a tree's split on a number is ``<=`` (left) or ``>`` (right); a
+split on a category indicator reads as ``=`` or ``!=``."""
 MISSING_CATEGORY = "(missing)"
 """What a missing category reads as, in rule features and in rule text alike."""
 
