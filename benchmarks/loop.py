@@ -33,7 +33,8 @@ import explorer
 from explorer.data import infer_schema
 from explorer.datasets import make_coverage_gap
 from explorer.model import baseline_model, encode_target, model_inputs
-from explorer.suggest import FrozenRegion, PoolPlacement, select_rows, suggest_regions
+from explorer.frozen import FrozenRegion, with_stable_ids
+from explorer.suggest import PoolPlacement, select_rows, suggest_regions
 
 ITERATIONS = 3
 STRATEGIES = ("targeted", "random", "uncertainty")
@@ -83,14 +84,16 @@ def _cell(strategy: str, budget: int, dataset, pool: pd.DataFrame, test: pd.Data
         elif strategy == "uncertainty":
             rows = _uncertain(schema, model, visible, available, budget, step_seed)
         else:
-            analysis = explorer.analyze(train, target="label", seed=step_seed)
+            analysis = with_stable_ids(explorer.analyze(train, target="label", seed=step_seed),
+                                       frozen)
             _, listing, _ = suggest_regions(analysis.regions, analysis.data, analysis.schema,
                                             analysis.predictions, analysis.map, pool=visible,
                                             budget=budget, seed=step_seed, available=available,
                                             frozen=frozen, known=analysis.diagnoses)
             rows = listing["row"].to_numpy()
             frozen += [FrozenRegion(id=r.id, iteration=iteration, rows=np.asarray(r.rows),
-                                    data_rows=len(train), rule=r.rule)
+                                    data_rows=len(train),
+                                    rule_conditions=r.rule_conditions)
                        for r in analysis.regions]
         available[rows] = False
         train = pd.concat([train, pool.iloc[rows]], ignore_index=True)
