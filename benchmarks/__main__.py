@@ -11,9 +11,10 @@ from __future__ import annotations
 import argparse
 import sys
 
-from . import bias, loop, planted
+from . import bias, loop, planted, shapes
 
-BENCHMARKS = {"planted": planted.main, "loop": loop.main, "bias": bias.main}
+BENCHMARKS = {"planted": planted.main, "loop": loop.main, "bias": bias.main,
+              "shapes": shapes.main}
 """Benchmarks by name; each is ``main(argv, quick: bool) -> str`` and returns its printed
 table."""
 
