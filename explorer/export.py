@@ -115,6 +115,7 @@ def _region_to_dict(region) -> dict:
         "excess_errors": region.excess_errors,
         "rule_precision": region.rule_precision,
         "rule_coverage": region.rule_coverage,
+        "parent": region.parent,
         "contrasts": [dataclasses.asdict(c) for c in region.contrasts],
         "group_shares": [dataclasses.asdict(g) for g in region.group_shares],
         "confusions": [{"true": t, "predicted": p, "count": n} for t, p, n in region.confusions],

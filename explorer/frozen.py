@@ -174,6 +174,8 @@ def with_stable_ids(analysis: Analysis, earlier: list[FrozenRegion]) -> Analysis
     still name the regions by their old ids.
     """
     new_id = dict(zip((r.id for r in analysis.regions), stable_ids(analysis.regions, earlier)))
-    return replace(analysis, regions=[replace(r, id=new_id[r.id]) for r in analysis.regions],
+    return replace(analysis, regions=[replace(r, id=new_id[r.id],
+                                              parent=new_id.get(r.parent, r.parent))
+                                      for r in analysis.regions],
                    diagnoses={new_id[old]: replace(d, region=new_id[old])
                               for old, d in analysis.diagnoses.items()})

@@ -53,6 +53,15 @@ MAX_PER_FINDER = 10
 power; a quota per finder, so one finder's many overfitted candidates (pairs, tree nodes)
 cannot crowd out another's few exact ones (a slice ``device = tablet``)."""
 DUPLICATE_JACCARD = 0.9
+EXACT_FINDERS = ("slices", "rules")
+"""Finders whose candidates are exactly a readable rule: between near-duplicates, such a
+candidate is kept over one that only approximates the same rows, so the region's sentence
+can state its rule as exact."""
+MAX_REGIONS = 15
+NESTED_SHARE = 0.8
+"""A region with at least this share of its rows inside another is nested in it."""
+"""Regions reported at most, those with the most excess errors first: a reader stops after
+about this many, and the rest are named in a note."""
 HOT_LEVEL = 0.05
 MAP_NEIGHBOURS = 30
 VOTE_NEIGHBOURS = 15
@@ -63,6 +72,18 @@ DIRECTION_TAILS = (0.03, 0.05, 0.08, 0.12)
 PAIR_COLUMNS = 8
 """Pairs are formed among this many continuous columns, those most correlated with errors."""
 PAIR_TAILS = (0.02, 0.03, 0.04, 0.05, 0.06, 0.08, 0.10, 0.12, 0.15, 0.20)
+NEIGHBOURHOOD_SIZES = (20, 40, 80, 160)
+"""Balls of several sizes, doubling (counted in discovery rows, about half a ball's rows): 40
+fit a cluster of 2% of 6,000 rows; 160 average the noise of a larger, milder region."""
+HOT_NEIGHBOURHOOD = 0.01
+"""A discovery row is hot when the errors among its nearest discovery rows are this unlikely
+under the baseline rate (one-sided binomial tail)."""
+BALLS_PER_SIZE = 200
+"""Centres tried per neighbourhood size, hottest first; balls that overlap a hotter one are
+skipped, so a few distinct places remain."""
+NEIGHBOURHOOD_SAMPLE = 20_000
+"""At most this many discovery rows (a seeded sample) index the neighbourhoods: the
+search's cost stays bounded while a region of 0.5% still holds 100 of them."""
 
 
 @dataclass(frozen=True)
@@ -128,6 +149,46 @@ def map_candidates(context: SearchContext) -> list[Candidate]:
     majority = votes.shape[1] // 2 + 1
     return [Candidate((votes == cluster).sum(axis=1) >= majority, "map")
             for cluster in np.unique(labels[labels >= 0])]
+
+
+def neighbourhood_candidates(context: SearchContext) -> list[Candidate]:
+    """Balls of input space around the rows whose nearest neighbours err most.
+
+    For each neighbourhood size k, every discovery row's k nearest discovery rows (itself
+    left out) are counted: how unlikely their errors are under the baseline rate (one-sided
+    binomial tail). The most unlikely neighbourhoods, each far from the ones taken before it
+    (no shared neighbours), become candidates: every row within the distance of the centre's
+    k-th neighbour. A ball is a place however the region is shaped in the columns (a
+    cluster in eight columns, a cluster of an embedding), which no axis cut or half-space
+    follows; membership depends on where a row is, never on its own error.
+    """
+    discovery_rows = np.flatnonzero(context.discovery)
+    if discovery_rows.size > NEIGHBOURHOOD_SAMPLE:
+        discovery_rows = np.sort(np.random.default_rng(context.seed).choice(
+            discovery_rows, NEIGHBOURHOOD_SAMPLE, replace=False))
+    sizes = [k for k in NEIGHBOURHOOD_SIZES if k < discovery_rows.size // 4]
+    if not sizes:
+        return []
+    space = context.model_space
+    errors = context.discovery_errors[discovery_rows].astype(int)
+    index = NearestNeighbors(n_neighbors=max(sizes) + 1).fit(space[discovery_rows])
+    distances, neighbours = index.kneighbors(space[discovery_rows])
+    distances, neighbours = distances[:, 1:], neighbours[:, 1:]
+    candidates = []
+    for k in sizes:
+        tail = binomial_tail(errors[neighbours[:, :k]].sum(axis=1), k, context.baseline)
+        taken = np.zeros(discovery_rows.size, dtype=bool)
+        for centre in np.argsort(tail, kind="stable")[:BALLS_PER_SIZE]:
+            if tail[centre] > HOT_NEIGHBOURHOOD:
+                break
+            ball = neighbours[centre, :k]
+            if taken[ball].any():  # overlaps a hotter ball: the same place
+                continue
+            taken[ball] = True
+            radius = distances[centre, k - 1]
+            inside = np.linalg.norm(space - space[discovery_rows[centre]], axis=1) <= radius
+            candidates.append(Candidate(inside, "neighbourhoods", f"{k} neighbours"))
+    return candidates
 
 
 def rule_candidates(context: SearchContext) -> list[Candidate]:
@@ -228,7 +289,8 @@ def pair_candidates(context: SearchContext) -> list[Candidate]:
 
 Finder = Callable[[SearchContext], list[Candidate]]
 FINDERS: dict[str, Finder] = {"rules": rule_candidates, "slices": slice_candidates,
-                              "direction": direction_candidates, "pairs": pair_candidates}
+                              "direction": direction_candidates, "pairs": pair_candidates,
+                              "neighbourhoods": neighbourhood_candidates}
 """Registered candidate finders by name, run by default; each sees only discovery errors."""
 OPTIONAL_FINDERS: dict[str, Finder] = {"map": map_candidates}
 """Finders that work but are off by default; pass ``finders={**FINDERS, **OPTIONAL_FINDERS}``.
@@ -267,9 +329,16 @@ def _select_candidates(candidates: list[Candidate], context: SearchContext) -> l
     for _, candidate in scored:
         if per_finder.get(candidate.found_by, 0) == MAX_PER_FINDER:
             continue
-        if all(jaccard(candidate.members, other.members) < DUPLICATE_JACCARD for other in kept):
+        twin = next((i for i, other in enumerate(kept)
+                     if jaccard(candidate.members, other.members) >= DUPLICATE_JACCARD), None)
+        if twin is None:
             kept.append(candidate)
-            per_finder[candidate.found_by] = per_finder.get(candidate.found_by, 0) + 1
+        elif candidate.found_by in EXACT_FINDERS and kept[twin].found_by not in EXACT_FINDERS:
+            per_finder[kept[twin].found_by] -= 1
+            kept[twin] = candidate  # the same rows, said exactly
+        else:
+            continue
+        per_finder[candidate.found_by] = per_finder.get(candidate.found_by, 0) + 1
     return kept
 
 
@@ -356,64 +425,124 @@ def _confirm(tested: list[Candidate], is_error: np.ndarray, confirmation: np.nda
             found_by=candidate.found_by))
         strength.append(confirmed[-1].heldout_interval[0])
     ranked = [confirmed[i] for i in np.argsort(-np.asarray(strength), kind="stable")]
-    kept = _without_overlaps(ranked, is_error, confirmation, held_baseline, alpha)
-    kept = _without_unneeded(kept, is_error, confirmation, held_baseline, alpha)
-    kept.sort(key=lambda region: -region.excess_errors)
-    return [replace(region, id=rank) for rank, region in enumerate(kept, start=1)]
+    kept, parent = _arranged(ranked, is_error, confirmation, held_baseline, alpha)
+    order = sorted(range(len(kept)), key=lambda i: -kept[i].excess_errors)
+    if len(order) > MAX_REGIONS:
+        notes.append(f"{len(order)} regions passed the test; the {MAX_REGIONS} with the most "
+                     f"excess errors are reported.")
+        order = order[:MAX_REGIONS]
+    rank = {i: r for r, i in enumerate(order, start=1)}
+    return [replace(kept[i], id=rank[i], parent=rank.get(parent[i]) if i in parent else None)
+            for i in order]
 
 
-def _without_overlaps(regions: list[Region], is_error: np.ndarray, confirmation: np.ndarray,
-                      held_baseline: float, alpha: float) -> list[Region]:
-    """Keep a region (in the given order) only if it adds something of its own.
+def _arranged(ranked: list[Region], is_error: np.ndarray, confirmation: np.ndarray,
+              held_baseline: float, alpha: float) -> tuple[list[Region], dict[int, int]]:
+    """Keep the regions that add something, and nest a hotter part in its parent.
 
-    A region whose rows outside the higher-ranked ones do not err significantly (held-out
-    binomial test) is a repeat, or was significant only because it contains them, like
-    ``region = north`` around ``region = north and age > 60``. A region mostly inside a purer
-    one is kept when its remaining rows still err (the purer one is often a lucky part of
-    it); the symmetric pass after this one then drops the part.
+    Returns the kept regions (in the given purity order) and, by position in that list, the
+    position of each nested region's parent. Every test reads held-out rows only, and each
+    step only removes or relates regions, so the false discovery rate stays controlled.
 
-    The order is purity: the lower Wilson bound of the held-out error rate. Ordered by
-    z-score instead, a tail that mixes several regions (z grows with size) came first and
-    swallowed the pure regions it overlaps; in purity order the pure ones come first and
-    the mixture, mostly covered by them, is dropped as a repeat.
+    1. Nesting, largest region first. A region *holds* the smaller ones that have
+       ``NESTED_SHARE`` of their rows inside it. A held region that holds most of it too is
+       the same place: the one with an exact rule stays, else the purer. It
+       stands if its rows outside what it holds and outside every purer region still err
+       above the baseline, or if it is an exact rule tiled by exact refinements of it (two
+       halves of ``age > 60 and region = north`` split by income: one place, said once).
+       Otherwise it is a lump of places (a tail mixing three planted regions, a ball over
+       two clusters) or adds only ordinary rows around a purer region, and gives way to
+       what it holds. A held region that errs
+       significantly more than the rest of the region is its child (a hot core in a warm
+       region); one that does not is a lucky part of it and is dropped, so one slice comes
+       back once, whole.
+    2. Other overlaps, in purity order (the lower Wilson bound of the held-out error rate):
+       a region is kept when its rows outside the kept ones still err (``region = north``
+       around a kept ``region = north and age > 60`` adds nothing). Ordered by z-score
+       instead, a tail mixing several regions (z grows with size) came first and swallowed
+       the pure regions it overlaps.
+    3. The forward pass only looks back, so a fragment kept first can stay beside the whole
+       region kept after it; so, weakest first, a region whose own rows (outside every kept
+       region but its parent and children) do not err is removed.
     """
-    kept: list[Region] = []
-    covered = np.zeros(len(is_error), dtype=bool)
-    for region in regions:
-        inside = covered[region.rows]
-        if inside.any():
-            rest = region.rows[~inside]
-            held = rest[confirmation[rest]]
-            errors = int(is_error[held].sum())
-            if held.size == 0 or binomial_tail(errors, held.size, held_baseline) > alpha:
+    def errs_above(rows: np.ndarray, rate: float) -> bool:
+        held = rows[confirmation[rows]]
+        return held.size > 0 and binomial_tail(int(is_error[held].sum()), held.size,
+                                               rate) <= alpha
+
+    def held_rate(rows: np.ndarray) -> float:
+        held = rows[confirmation[rows]]
+        return float(is_error[held].mean()) if held.size else held_baseline
+
+    count = len(ranked)
+    members = np.zeros((count, len(is_error)), dtype=bool)
+    for i, region in enumerate(ranked):
+        members[i, region.rows] = True
+    shared = members.astype(np.int32) @ members.T.astype(np.int32)
+    sizes = np.diag(shared)
+    dropped: set[int] = set()
+    parent: dict[int, int] = {}
+    lucky: dict[int, int] = {}  # a part no hotter than the region holding it -> that region
+    for i in sorted(range(count), key=lambda i: (-sizes[i], i)):
+        if i in dropped:
+            continue
+        held = [j for j in range(count) if j != i and j not in dropped and j not in parent
+                and j not in lucky and (sizes[j], -j) < (sizes[i], -i)
+                and shared[i, j] >= NESTED_SHARE * sizes[j]]
+        if not held:
+            continue
+        twins = [j for j in held if shared[i, j] >= NESTED_SHARE * sizes[i]]
+        if twins:  # the same place twice: the exact rule stays, else the purer
+            best = min([i, *twins], key=lambda r: (ranked[r].found_by not in EXACT_FINDERS, r))
+            dropped.update(r for r in [i, *twins] if r != best)
+            if best != i:
                 continue
-        kept.append(region)
-        covered[region.rows] = True
-    return kept
+            held = [j for j in held if j not in twins]
+            if not held:
+                continue
+        purer = [j for j in range(i) if j not in dropped]
+        rest = np.flatnonzero(members[i] & ~members[held + purer].any(axis=0))
+        refinements = [j for j in held if ranked[j].found_by in EXACT_FINDERS]
+        tiled_rule = (ranked[i].found_by in EXACT_FINDERS and len(refinements) > 1 and
+                      members[refinements].any(axis=0).sum() >= NESTED_SHARE * sizes[i])
+        if not errs_above(rest, held_baseline) and not tiled_rule:
+            dropped.add(i)
+            continue
+        for j in held:
+            outside = np.flatnonzero(members[i] & ~members[j])
+            if errs_above(ranked[j].rows, max(held_rate(outside), held_baseline)):
+                parent[j] = i
+            else:
+                lucky[j] = i
+    def survivors(candidates: set[int]) -> list[int]:
+        covered = np.zeros(len(is_error), dtype=bool)  # 2. overlaps, in purity order
+        kept = []
+        for i in sorted(candidates):
+            rest = ranked[i].rows[~covered[ranked[i].rows]]
+            if i in parent or rest.size == ranked[i].size or errs_above(rest, held_baseline):
+                kept.append(i)
+                covered |= members[i] if i not in parent else False
+        while len(kept) > 1:  # 3. own rows must err; the weakest goes first, one at a time
+            own_p = []
+            for i in kept:
+                family = {i, parent.get(i)} | {j for j, outer in parent.items() if outer == i}
+                others = members[[j for j in kept if j not in family]].any(axis=0)
+                own = np.flatnonzero(members[i] & ~others)
+                held = own[confirmation[own]]
+                own_p.append(binomial_tail(int(is_error[held].sum()), held.size,
+                                           held_baseline) if held.size else 1.0)
+            weakest = int(np.argmax(own_p))
+            if own_p[weakest] <= alpha:
+                break
+            del kept[weakest]
+        return kept
 
-
-def _without_unneeded(regions: list[Region], is_error: np.ndarray, confirmation: np.ndarray,
-                      held_baseline: float, alpha: float) -> list[Region]:
-    """Drop, one at a time, regions whose rows outside all other kept regions do not err.
-
-    The forward pass only looks back at purer regions, so a small pure fragment kept first
-    stays even when the whole region it belongs to is kept after it. This symmetric pass
-    tests each region's own rows (held out, against the baseline) and removes the region
-    with the weakest own evidence while that evidence is not significant; it only removes.
-    """
-    kept = list(regions)
-    while len(kept) > 1:
-        p_values = []
-        for region in kept:
-            others = np.zeros(len(is_error), dtype=bool)
-            for other in kept:
-                if other is not region:
-                    others[other.rows] = True
-            own = region.rows[~others[region.rows] & confirmation[region.rows]]
-            errors = int(is_error[own].sum())
-            p_values.append(binomial_tail(errors, own.size, held_baseline) if own.size else 1.0)
-        worst = int(np.argmax(p_values))
-        if p_values[worst] <= alpha:
-            break
-        del kept[worst]
-    return kept
+    standing = set(range(count)) - dropped - set(lucky)
+    kept = survivors(standing)
+    orphans = {j for j, holder in lucky.items() if holder not in kept}
+    if orphans:  # a part given up for a holder that fell after all stands on its own again
+        kept = survivors(set(kept) | orphans)
+    position = {old: new for new, old in enumerate(kept)}
+    return ([ranked[i] for i in kept],
+            {position[child]: position[outer] for child, outer in parent.items()
+             if child in position and outer in position})

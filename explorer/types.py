@@ -98,6 +98,8 @@ class Region:
     compactness: float
     excess_errors: float
     found_by: str = ""
+    parent: int | None = None
+    """The id of the region this one is a hotter part of (tested against the rest of it)."""
     description: str = ""
     rule_conditions: tuple[Condition, ...] = ()
     rule_precision: float | None = None

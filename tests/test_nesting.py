@@ -1,0 +1,67 @@
+"""Nested and overlapping regions: a hot core inside a warm region is its child; a lump of
+two places gives way to the places; one slice comes back once, whole.
+
+Each test hands ``find_regions`` a fixed finder (the registry takes any), so the candidates
+are known and only the arrangement after the held-out test is under test. Error rates are
+far apart and the tables large, so the outcome holds on every seed.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from explorer.regions import Candidate, find_regions
+from explorer.rules import RuleFeatures
+from explorer.types import DataMap
+
+N = 8000
+
+
+def _search(error_rate: np.ndarray, candidates: list[np.ndarray], seed: int):
+    rng = np.random.default_rng(seed)
+    is_error = rng.random(N) < error_rate
+    space = rng.standard_normal((N, 2)).astype(np.float32)
+    data_map = DataMap(coords=space, model_space=space, n_fitted=N, from_cache=False)
+    finder = {"fixed": lambda context: [Candidate(mask, "fixed") for mask in candidates]}
+    empty = RuleFeatures(matrix=np.empty((N, 0)), names=())
+    return find_regions(data_map, is_error, empty, seed=seed, finders=finder).regions
+
+
+def _mask(start: int, stop: int) -> np.ndarray:
+    mask = np.zeros(N, dtype=bool)
+    mask[start:stop] = True
+    return mask
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_a_hot_core_inside_a_warm_region_is_kept_as_its_child(seed):
+    warm, core = _mask(0, 1600), _mask(0, 300)
+    rate = np.where(core, 0.7, np.where(warm, 0.3, 0.08))
+    regions = _search(rate, [warm, core], seed)
+    by_size = {r.size: r for r in regions}
+    assert set(by_size) == {1600, 300}
+    assert by_size[300].parent == by_size[1600].id and by_size[1600].parent is None
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_a_part_no_hotter_than_its_slice_gives_way_to_the_whole_slice(seed):
+    whole, part = _mask(0, 600), _mask(0, 200)
+    rate = np.where(whole, 0.5, 0.08)
+    regions = _search(rate, [whole, part], seed)
+    assert [r.size for r in regions] == [600] and regions[0].parent is None
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_a_lump_of_two_places_gives_way_to_the_places(seed):
+    first, second = _mask(0, 400), _mask(4000, 4400)
+    rate = np.where(first | second, 0.5, 0.08)
+    regions = _search(rate, [first | second, first, second], seed)
+    assert sorted(r.size for r in regions) == [400, 400]
+
+
+def test_a_region_that_adds_only_ordinary_rows_to_a_purer_one_is_dropped():
+    inner_noise = _mask(0, 500)
+    rate = np.where(_mask(0, 400), 0.6, 0.08)  # the candidate adds 100 ordinary rows
+    regions = _search(rate, [_mask(0, 400), inner_noise], 0)
+    assert [r.size for r in regions] == [400]

@@ -1,0 +1,48 @@
+"""Planted shapes no rule describes, and the neighbourhood finder that looks for them."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from explorer import embed
+from explorer.data import infer_schema
+from explorer.regions import SearchContext, neighbourhood_candidates
+from explorer.shapes import SHAPE_KINDS, make_shapes
+
+
+def test_shapes_plant_what_they_say_and_are_seeded():
+    data = make_shapes(2000, SHAPE_KINDS, seed=3)
+    assert {"ellipse", "blob 1", "blob 2", "blob 3", "interaction"} <= set(data.planted)
+    assert sum(name.startswith("slice") for name in data.planted) == 3
+    assert all(len(data.planted[f"blob {i}"]) == 40 for i in (1, 2, 3))
+    flag, cue = data.frame["flag"], data.frame["cue"]
+    interaction = np.flatnonzero((((flag == "yes") & (cue < -1)) | ((flag == "no") & (cue > 1)))
+                                 .to_numpy())
+    assert np.array_equal(data.planted["interaction"], interaction)
+    wrong = (data.frame["prediction"] != data.frame["label"]).to_numpy()
+    inside = np.zeros(len(wrong), dtype=bool)
+    inside[np.concatenate(list(data.planted.values()))] = True
+    assert wrong[inside].mean() > 0.3 > 0.12 > wrong[~inside].mean()
+    pd.testing.assert_frame_equal(data.frame, make_shapes(2000, SHAPE_KINDS, seed=3).frame)
+    assert make_shapes(500, (), seed=0).planted == {}
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_the_neighbourhood_finder_proposes_a_ball_inside_a_cluster(seed):
+    data = make_shapes(4000, "blobs", seed=seed, region_error=0.6)
+    schema = infer_schema(data.frame, target="label", prediction="prediction")
+    space = embed.ModelSpace(schema.numeric, schema.categorical).fit_transform(
+        data.frame[list(schema.features)])
+    is_error = (data.frame["prediction"] != data.frame["label"]).to_numpy()
+    discovery = np.zeros(len(space), dtype=bool)
+    discovery[np.random.default_rng(seed).permutation(len(space))[:2000]] = True
+    context = SearchContext(coords=space[:, :2], model_space=space, rule_features=None,
+                            discovery_errors=is_error & discovery, discovery=discovery,
+                            baseline=float(is_error[discovery].mean()), min_size=20, seed=seed)
+    candidates = neighbourhood_candidates(context)
+    planted = np.zeros(len(space), dtype=bool)
+    planted[np.concatenate(list(data.planted.values()))] = True
+    assert max(planted[c.members].mean() for c in candidates) >= 0.75
+    assert all(c.found_by == "neighbourhoods" for c in candidates)
