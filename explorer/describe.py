@@ -25,6 +25,12 @@ RULE_MIN_F1 = 0.5
 TOP_CONTRASTS = 3
 TOP_GROUP_VALUES = 10
 EXAMPLES = 5
+EXACT_RULE = 0.98
+"""A rule is said to *be* the region when it selects at least this share of the region's rows
+and at least this share of what it selects is the region; otherwise the sentence gives the
+rule with its own precision and coverage."""
+TIGHT_RULE_F1 = 0.8
+"""Below this F1 of precision and coverage, the sentence calls the rule a loose fit."""
 
 
 def describe_regions(regions: list[Region], frame: pd.DataFrame, schema: Schema,
@@ -116,19 +122,28 @@ def _examples(model_space: np.ndarray, members: np.ndarray) -> list[int]:
 
 
 def _sentence(region: Region, schema: Schema, fit: RuleFit | None) -> str:
+    """One sentence that states the region's own size and error, and its rule only as what
+    it is: the region itself when the rule is exact, else the best rule with its own
+    precision and coverage (and "loose" when it fits badly)."""
     what = "wrong" if schema.is_classification else "with a large error"
     rates = (f"{region.error_rate:.0%} {what} vs {region.baseline_error_rate:.0%} overall "
              f"({region.lift:.1f}x)")
-    if region.rule:
-        where = f"{region.size} rows where {region.rule}"
+    inside = f"inside R{region.parent}, " if region.parent is not None else ""
+    exact = region.rule and min(region.rule_precision, region.rule_coverage) >= EXACT_RULE
+    if exact:
+        text = f"{inside}{region.size:,} rows where {region.rule}: {rates}"
+    elif region.rule:
+        loose = _f1(region.rule_precision, region.rule_coverage) < TIGHT_RULE_F1
+        text = (f"{inside}{region.size:,} rows, {rates}; best rule: {region.rule} (precision "
+                f"{region.rule_precision:.0%}, covers {region.rule_coverage:.0%} of the "
+                f"region{'; a loose fit' if loose else ''})")
     elif region.contrasts:
-        where = (f"{region.size} rows that no simple rule describes (closest: "
-                 f"{fit.rule.text if fit else 'none'}); they differ most in "
-                 f"{region.contrasts[0].text}")
+        text = (f"{inside}{region.size:,} rows that no simple rule describes (closest: "
+                f"{fit.rule.text if fit else 'none'}), {rates}; they differ most in "
+                f"{region.contrasts[0].text}")
     else:
-        where = f"{region.size} rows that no simple rule describes"
-    confusion = ""
+        text = f"{inside}{region.size:,} rows that no simple rule describes, {rates}"
     if region.confusions:
         truth, predicted, count = region.confusions[0]
-        confusion = f"; most often true {truth} predicted as {predicted} ({count} rows)"
-    return f"{where}: {rates}{confusion}."
+        text += f"; most often true {truth} predicted as {predicted} ({count} rows)"
+    return text[0].upper() + text[1:] + "."
