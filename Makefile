@@ -11,10 +11,12 @@ TOOLS := .venv-tools
 # One uv version, so a regenerated lock differs from the last only by what PyPI serves.
 UV_VERSION := 0.13.9
 UV := $(TOOLS)/bin/uv
+# The lowest versions pyproject.toml allows, to test its floors.
+LOWEST := .venv-lowest
 # Extra pytest arguments for the test targets, e.g. PYTEST_ARGS='--deselect tests/x.py::y'.
 PYTEST_ARGS ?=
 
-.PHONY: setup run test test-fast lock bench browser clean
+.PHONY: setup run test test-fast test-lowest lock bench browser clean
 
 $(STAMP): $(LOCK) pyproject.toml
 	$(PYTHON) -m venv --clear $(VENV)
@@ -46,8 +48,19 @@ lock: $(UV)  ## requirements.lock anew from pyproject.toml, each package at its 
 	$(UV) pip compile pyproject.toml --extra dev --upgrade --generate-hashes --universal \
 	  --fork-strategy fewest --python-version 3.11 --quiet -o $(LOCK)
 
+$(LOWEST)/.installed: pyproject.toml | $(UV)
+	$(PYTHON) -m venv --clear $(LOWEST)
+	$(UV) pip compile pyproject.toml --extra dev --resolution lowest-direct --python-version 3.11 \
+	  --quiet -o $(LOWEST)/requirements.txt
+	$(LOWEST)/bin/python -m pip install --quiet -r $(LOWEST)/requirements.txt
+	$(LOWEST)/bin/python -m pip install --quiet --no-deps -e .
+	touch $@
+
+test-lowest: $(LOWEST)/.installed  ## unit tests on the lowest versions pyproject.toml allows
+	$(LOWEST)/bin/python -m pytest -m "not browser" $(PYTEST_ARGS)
+
 bench: setup  ## the benchmarks; figures are printed
 	$(BIN)/python -m benchmarks
 
 clean:  ## remove the environments and build leftovers
-	rm -rf $(VENV) $(TOOLS) .pytest_cache build *.egg-info
+	rm -rf $(VENV) $(LOWEST) $(TOOLS) .pytest_cache build *.egg-info
