@@ -273,7 +273,8 @@ def _package_file(package: str, relative: str) -> Path:
 def _load_adult(seed: int) -> Dataset:
     path = _package_file("mglearn", "data/adult.data")
     frame = pd.read_csv(path, header=None, names=list(_ADULT_COLUMNS), skipinitialspace=True)
-    for column in frame.columns[frame.dtypes == "str"]:
+    # Text columns are "object" in pandas 2 and "str" in pandas 3.
+    for column in [c for c in frame.columns if pd.api.types.is_string_dtype(frame[c])]:
         # The file marks unknown values with '?'; a named category keeps the fact that a
         # value is missing (it carries signal: most unknown workclasses are not working) and
         # reads better in a rule than a blank.

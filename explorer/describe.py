@@ -99,7 +99,7 @@ def _group_shares(frame: pd.DataFrame, schema: Schema, members: np.ndarray,
         overall = text.value_counts(normalize=True)
         inside = text[members].value_counts(normalize=True)
         for value in overall.index[:TOP_GROUP_VALUES]:
-            in_value = members & (text == value).to_numpy()
+            in_value = members & (text == value).to_numpy(dtype=bool)  # pandas < 2.2: object
             rate = float(is_error[in_value].mean()) if in_value.any() else float("nan")
             shares.append(GroupShare(column, str(value), float(inside.get(value, 0.0)),
                                      float(overall[value]), rate))

@@ -162,7 +162,9 @@ def read_collection_csv(path, *, text_columns=()) -> pd.DataFrame:
     ``text_columns`` (a CSV cannot say that ``"007"`` was text: the caller who knows the
     schema can). Empty cells are missing values.
     """
-    raw = pd.read_csv(path, dtype=str, keep_default_na=False, encoding=CSV_ENCODING)
+    # pandas' C parser before 3.1 cuts a cell at a NUL character; the Python one keeps it.
+    raw = pd.read_csv(path, dtype=str, keep_default_na=False, encoding=CSV_ENCODING,
+                      engine="python")
     raw.columns = [c[1:] if c.startswith(_ESCAPE) else c for c in raw.columns]
     result = {}
     for column in raw.columns:

@@ -6,18 +6,17 @@ uses these, so a crash or a second writer can never leave a reader with half a f
 
 from __future__ import annotations
 
-import fcntl
 import json
 import math
 import os
 import re
 import tempfile
-import time
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Callable
 
 import numpy as np
+from filelock import FileLock, Timeout
 
 __all__ = ["replace_atomically", "write_text_atomically", "json_text", "plain",
            "exclusive_lock"]
@@ -29,13 +28,17 @@ _INT_LIST = re.compile(r"\[\n\s*(-?\d+(?:,\n\s*-?\d+)*)\n\s*\]")
 def replace_atomically(path: Path, write: Callable[[Path], None]) -> None:
     """Let ``write`` fill a temporary file beside ``path``, then move it into place.
 
-    The rename is atomic on one file system: a reader sees the old file or the new one.
+    The rename is atomic on one file system: a reader sees the old file or the new one. The
+    contents reach the disk before the rename, so a power cut cannot leave an empty file
+    under the final name.
     """
     path = Path(path)
     handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     os.close(handle)
     try:
         write(Path(temporary))
+        with open(temporary, "r+b") as written:  # Windows flushes only a writable handle
+            os.fsync(written.fileno())
         os.chmod(temporary, 0o644)  # mkstemp makes 0600 files; results are meant to be shared
         os.replace(temporary, path)
     except BaseException:
@@ -80,21 +83,20 @@ def plain(value):
 
 @contextmanager
 def exclusive_lock(lock_path: Path, *, timeout: float, busy_message: str):
-    """Hold an exclusive ``fcntl`` lock on ``lock_path``, waiting up to ``timeout`` seconds.
+    """Hold an exclusive lock on ``lock_path``, waiting up to ``timeout`` seconds.
 
-    Raises ``WorkspaceError(busy_message)`` when another writer holds it for longer; the lock
-    is released when the holder's process ends, even by SIGKILL.
+    Raises ``WorkspaceError(busy_message)`` when another writer holds it for longer. The lock
+    is the operating system's (filelock's; ``flock`` on Unix), so it is released when the
+    holder's process ends, even by SIGKILL.
     """
     from .errors import WorkspaceError
 
-    with open(lock_path, "a+") as handle:
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if time.monotonic() > deadline:
-                    raise WorkspaceError(busy_message) from None
-                time.sleep(0.1)
+    lock = FileLock(lock_path)
+    try:
+        lock.acquire(timeout=timeout)
+    except Timeout:
+        raise WorkspaceError(busy_message) from None
+    try:
         yield
+    finally:
+        lock.release()

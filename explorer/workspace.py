@@ -12,7 +12,7 @@ Layout of a workspace folder::
 
 Every file is written to a temporary name and renamed into place, and an iteration folder is
 built under a temporary name and renamed whole, so a process killed at any moment leaves the
-previous state readable. Writers hold an exclusive ``fcntl`` lock on ``.lock``; readers need
+previous state readable. Writers hold an exclusive file lock on ``.lock``; readers need
 none. A label is *acknowledged* once :meth:`Workspace.ingest` returns: its batch file exists.
 The training data of an iteration is the starting data followed by the labelled pool rows in
 the order they were recorded, so a row's position never changes and regions frozen in one
