@@ -8,6 +8,7 @@ why. Problems are raised as :class:`~explorer.errors.DataError` with the fix in 
 from __future__ import annotations
 
 import difflib
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -26,6 +27,10 @@ MIN_ROWS = 40
 MAX_CLASSES = 50
 TEXT_MEAN_LENGTH = 40
 REGRESSION_MIN_DISTINCT = 20
+ID_WORDS = frozenset({"id", "no", "nr", "num", "number", "code", "key", "index", "row"})
+"""Last words of the names of row numbers: ``customer_no``, ``OrderNr``, ``invoice_number``."""
+NAME_WORDS = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|\d+")
+"""The words of a column name, split at separators and at camelCase: ``OrderID`` -> Order, ID."""
 
 
 @dataclass(frozen=True)
@@ -266,9 +271,9 @@ def _column_role(series: pd.Series, name: str, *, explicit: bool) -> str:
     if pd.api.types.is_bool_dtype(series):
         return "categorical"
     if pd.api.types.is_numeric_dtype(series):
-        if not explicit and _looks_like_id(series, name):
-            return "id-like (unique per row)"
-        return "numeric"
+        reason = None if explicit else _id_reason(series, name)
+        return f"id-like ({reason}; name it in the features to use it)" if reason \
+            else "numeric"
     text = series.dropna().astype(str)
     if distinct > 0.5 * len(series) and text.str.len().mean() > TEXT_MEAN_LENGTH:
         return "free text (embed it and pass the embedding columns)"
@@ -277,11 +282,22 @@ def _column_role(series: pd.Series, name: str, *, explicit: bool) -> str:
     return "categorical"
 
 
-def _looks_like_id(series: pd.Series, name: str) -> bool:
-    lowered = name.lower()
-    named_like_id = lowered in ("id", "index", "row", "key") or lowered.endswith(("_id", "id"))
-    return bool(named_like_id and pd.api.types.is_integer_dtype(series)
-                and series.is_unique)
+def _id_reason(series: pd.Series, name: str) -> str | None:
+    """Why an integer column unique per row is a row number, not a measurement, or None.
+
+    A model can memorise such a number but never generalise from it. It is one when its
+    name ends in an id word (``customer_no``, ``OrderID``, ``row``) or when its values are a
+    contiguous range in some order (a counter, whatever it is called).
+    """
+    if not pd.api.types.is_integer_dtype(series) or not series.is_unique:
+        return None
+    words = [w.lower() for w in NAME_WORDS.findall(name)]
+    if (words and words[-1] in ID_WORDS) or name.lower().endswith("id"):
+        return "a unique number per row, named like an id"
+    low, high = int(series.min()), int(series.max())
+    if high - low + 1 == len(series):
+        return f"a unique number per row, the numbers {low} to {high} in some order"
+    return None
 
 
 def align_pool(pool: pd.DataFrame, frame: pd.DataFrame, schema: Schema,
