@@ -255,3 +255,22 @@ def test_cli_retrain_compares_the_same_rows_and_refuses_without_new_labels(works
         assert f"R{region['id']} {(region['rule'] or 'no simple rule')[:20]}" in out
     code, _, err = run("retrain", str(workspace.path))
     assert code == 2 and "no labels were ingested since iteration 1" in err
+
+
+def test_an_ingest_report_accounts_for_every_line_of_the_file(workspace, tmp_path):
+    frame = _labelled(workspace, [3, 3, 5, 5, 6, 6, 6, 8], [1, 1, 0, 1, 0, 0, 0, ""])
+    path = tmp_path / "labelled.csv"
+    frame.to_csv(path, index=False)
+    report = workspace.ingest(path)
+    assert report.lines == len(frame)
+    assert report.summary().startswith(f"{len(frame)} line(s) of labelled.csv: 2 label(s) "
+                                       f"accepted, 0 already recorded, 3 repeating")
+    assert sorted(report.accepted["pool_row"]) == [3, 6]
+    assert report.repeated[["line", "row"]].values.tolist() == [[3, 3], [7, 6], [8, 6]]
+    assert report.repeated["reason"].tolist() == ["repeats line 2", "repeats line 6",
+                                                  "repeats line 6"]
+    assert report.rejected["line"].tolist() == [4, 5]  # both lines of the conflict on row 5
+    assert "('0' on line 4 and '1' on line 5)" in report.rejected["reason"].iloc[0]
+    assert report.skipped == 1
+    again = workspace.ingest(path)
+    assert again.lines == len(frame) and again.unchanged == 2 and len(again.repeated) == 3
