@@ -193,10 +193,17 @@ def _check_classes(target: pd.Series, classes: tuple) -> None:
 
 
 def _check_no_missing(frame: pd.DataFrame, column: str, role: str) -> None:
+    """Refuse missing values, and infinite ones in a column of numbers."""
     missing = np.flatnonzero(frame[column].isna().to_numpy())
     if missing.size:
         raise DataError(f"The {role} column '{column}' has {missing.size} missing values (rows "
                         f"{_shown(missing)}); fill or drop those rows first.")
+    if pd.api.types.is_numeric_dtype(frame[column]) and \
+            not pd.api.types.is_bool_dtype(frame[column]):
+        infinite = np.flatnonzero(np.isinf(frame[column].to_numpy(dtype=float)))
+        if infinite.size:
+            raise DataError(f"The {role} column '{column}' has {infinite.size} infinite "
+                            f"values (rows {_shown(infinite)}); fix or drop those rows.")
 
 
 def _check_prediction(frame: pd.DataFrame, target: str, prediction: str, classes: tuple
@@ -227,10 +234,6 @@ def _check_numeric(frame: pd.DataFrame, columns, role: str, *, allow_missing: bo
                             f"{frame[column].dtype} values such as {frame[column].iloc[0]!r}.")
         if not allow_missing:
             _check_no_missing(frame, column, role)
-            infinite = np.flatnonzero(np.isinf(frame[column].to_numpy(dtype=float)))
-            if infinite.size:
-                raise DataError(f"The {role} column '{column}' has {infinite.size} infinite "
-                                f"values (rows {_shown(infinite)}); fix or drop those rows.")
 
 
 def finite_features(frame: pd.DataFrame, schema: Schema, what: str, notes: list[str]
@@ -274,12 +277,32 @@ def _column_role(series: pd.Series, name: str, *, explicit: bool) -> str:
         reason = None if explicit else _id_reason(series, name)
         return f"id-like ({reason}; name it in the features to use it)" if reason \
             else "numeric"
+    kinds = _value_kinds(series)
+    if len(kinds) > 1:
+        mixed = f"mixed types ({' and '.join(kinds)})"
+        if explicit:
+            raise DataError(f"The feature column '{name}' holds {mixed}; convert it to one "
+                            f"type first (e.g. frame['{name}'].astype(str) for categories).")
+        return f"{mixed}; convert it to one type to use it"
     text = series.dropna().astype(str)
     if distinct > 0.5 * len(series) and text.str.len().mean() > TEXT_MEAN_LENGTH:
         return "free text (embed it and pass the embedding columns)"
     if not explicit and distinct == len(series):
         return "id-like (unique per row)"
     return "categorical"
+
+
+def _value_kinds(series: pd.Series) -> list[str]:
+    """The kinds of value an object column holds (a DataFrame built in Python may mix them;
+    a model's encoder cannot sort 1 against "a")."""
+    def kind(kind_of_value: type) -> str:
+        if issubclass(kind_of_value, (bool, np.bool_)):
+            return "true/false"
+        if issubclass(kind_of_value, (int, float, np.number)):
+            return "numbers"
+        return "text" if issubclass(kind_of_value, str) else kind_of_value.__name__
+
+    return sorted({kind(t) for t in set(map(type, series.dropna()))})
 
 
 def _id_reason(series: pd.Series, name: str) -> str | None:

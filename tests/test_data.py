@@ -163,3 +163,21 @@ def test_an_id_like_column_is_left_out_beside_given_predictions(planted_data):
     schema = infer_schema(frame, target="label", prediction="prediction")
     assert "customer_no" not in schema.features
     assert schema.ignored["customer_no"].startswith("id-like")  # analyze() notes each reason
+
+
+def test_a_column_mixing_numbers_text_and_booleans_is_left_out_or_refused_when_named():
+    frame = table().assign(mixed=[1, "a", True, 2.5] * 20)  # found by tests/test_fuzz.py
+    assert infer_schema(frame, target="label").ignored["mixed"] == (
+        "mixed types (numbers and text and true/false); convert it to one type to use it")
+    with pytest.raises(DataError, match=r"'mixed' holds mixed types .*astype\(str\)"):
+        infer_schema(frame, target="label", features=["mixed", "age"])
+
+
+@pytest.mark.parametrize("role, column", [("target", "label"), ("prediction", "prediction")])
+def test_an_infinite_target_or_prediction_is_refused_with_its_rows(role, column):
+    rng = np.random.default_rng(0)
+    frame = table().assign(label=rng.normal(size=80), prediction=rng.normal(size=80))
+    frame.loc[[4, 9], column] = [np.inf, -np.inf]  # found by tests/test_fuzz.py
+    with pytest.raises(DataError, match=fr"The {role} column '{column}' has 2 infinite values "
+                                        fr"\(rows 4, 9\)"):
+        infer_schema(frame, target="label", prediction="prediction")
