@@ -27,6 +27,9 @@ MIN_ROWS = 40
 MAX_CLASSES = 50
 TEXT_MEAN_LENGTH = 40
 REGRESSION_MIN_DISTINCT = 20
+LARGEST_NUMBER = float(np.finfo(np.float32).max)
+"""Feature values beyond this are infinite to the 32-bit floats of the rule trees and the
+map, so they are read as missing, as infinities are."""
 ID_WORDS = frozenset({"id", "no", "nr", "num", "number", "code", "key", "index", "row"})
 """Last words of the names of row numbers: ``customer_no``, ``OrderNr``, ``invoice_number``."""
 NAME_WORDS = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|\d+")
@@ -130,6 +133,7 @@ def infer_schema(frame: pd.DataFrame, *, target: str, prediction: str | None = N
         raise DataError(f"The data has {len(frame)} rows; explorer needs at least {MIN_ROWS} "
                         f"to find and test regions. Add rows.")
     _check_no_missing(frame, target, "target")
+    _check_one_kind(frame, target, "target")
     task = task or _infer_task(frame[target])
     classes = tuple(sorted(frame[target].unique().tolist(), key=str)) \
         if task == "classification" else ()
@@ -137,6 +141,7 @@ def infer_schema(frame: pd.DataFrame, *, target: str, prediction: str | None = N
         _check_classes(frame[target], classes)
     if prediction:
         _check_no_missing(frame, prediction, "prediction")
+        _check_one_kind(frame, prediction, "prediction")
         _check_prediction(frame, target, prediction, classes)
     _check_numeric(frame, probabilities, "probability", allow_missing=False)
     _check_numeric(frame, embedding, "embedding", allow_missing=False)
@@ -206,6 +211,15 @@ def _check_no_missing(frame: pd.DataFrame, column: str, role: str) -> None:
                             f"values (rows {_shown(infinite)}); fix or drop those rows.")
 
 
+def _check_one_kind(frame: pd.DataFrame, column: str, role: str) -> None:
+    """Labels of one kind: mixed, 0 and False or 1 and True would merge into one class."""
+    kinds = _value_kinds(frame[column]) if frame[column].dtype == object else []
+    if len(kinds) > 1:
+        raise DataError(f"The {role} column '{column}' mixes {' and '.join(kinds)}; labels "
+                        f"must be of one kind. Convert it first (e.g. "
+                        f"frame['{column}'].astype(str)).")
+
+
 def _check_prediction(frame: pd.DataFrame, target: str, prediction: str, classes: tuple
                       ) -> None:
     """A prediction column must be a model's output: not the labels, not other values."""
@@ -242,15 +256,19 @@ def finite_features(frame: pd.DataFrame, schema: Schema, what: str, notes: list[
 
     The model and the map treat missing values (a native branch, a median and an indicator),
     but an infinity would reach them as a number; nothing non-finite goes further than here.
+    Numbers beyond ``LARGEST_NUMBER`` count as infinite.
     """
     numeric = [c for c in schema.numeric if c in frame.columns]
     values = frame[numeric].to_numpy(dtype=float) if numeric else np.empty((len(frame), 0))
-    infinite = dict(zip(numeric, np.isinf(values).sum(axis=0).tolist()))
+    too_large = np.abs(values) > LARGEST_NUMBER
+    infinite = dict(zip(numeric, too_large.sum(axis=0).tolist()))
     if any(infinite.values()):
         frame = frame.copy()
-        for column in (c for c, n in infinite.items() if n):
-            frame[column] = frame[column].replace([np.inf, -np.inf], np.nan)
-        notes.append(f"Infinite values in the {what} were read as missing: "
+        for index, column in enumerate(numeric):
+            if infinite[column]:
+                frame[column] = frame[column].mask(too_large[:, index])
+        notes.append(f"Infinite values (or beyond ±{LARGEST_NUMBER:.2g}) in the {what} were "
+                     f"read as missing: "
                      + ", ".join(f"'{c}' {n}" for c, n in infinite.items() if n) + ".")
     missing = {c: int(n) for c, n in frame[list(schema.features)].isna().sum().items() if n}
     if missing:

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from explorer.data import MIN_ROWS, align_pool, infer_schema, read_table
+from explorer.data import MIN_ROWS, align_pool, finite_features, infer_schema, read_table
 from explorer.errors import DataError, SchemaMismatchError
 
 
@@ -181,3 +181,18 @@ def test_an_infinite_target_or_prediction_is_refused_with_its_rows(role, column)
     with pytest.raises(DataError, match=fr"The {role} column '{column}' has 2 infinite values "
                                         fr"\(rows 4, 9\)"):
         infer_schema(frame, target="label", prediction="prediction")
+
+
+def test_a_target_mixing_numbers_and_booleans_is_refused():
+    frame = table().assign(label=[0, False, 1, True] * 20)  # found by tests/test_fuzz.py
+    with pytest.raises(DataError, match="'label' mixes numbers and true/false; labels must"):
+        infer_schema(frame, target="label")
+
+
+def test_numbers_beyond_32_bit_floats_are_read_as_missing_with_a_note():
+    frame = table().assign(huge=[4e290, 1.0, -2e39, 3.0] * 20)  # found by tests/test_fuzz.py
+    schema = infer_schema(frame, target="label")
+    notes: list[str] = []
+    finite = finite_features(frame, schema, "data", notes)
+    assert finite["huge"].isna().sum() == 40 and finite["huge"].max() == 3.0
+    assert "beyond ±3.4e+38" in notes[0] and "'huge' 40" in notes[0]
