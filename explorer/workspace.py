@@ -26,6 +26,8 @@ import json
 import os
 import shutil
 import tempfile
+import threading
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
@@ -96,6 +98,7 @@ class Workspace:
     def __init__(self, path):
         self.path = Path(path)
         self._analysis: tuple[int, Analysis] | None = None
+        self._holder: int | None = None  # the thread holding the writer lock
 
     # --- creation and reading ------------------------------------------------------------
 
@@ -223,12 +226,27 @@ class Workspace:
 
     # --- writing -----------------------------------------------------------------------------
 
+    @contextmanager
     def _lock(self, timeout: float = LOCK_TIMEOUT):
-        """Hold the workspace's exclusive writer lock, waiting up to ``timeout`` seconds."""
+        """Hold the workspace's exclusive writer lock, waiting up to ``timeout`` seconds.
+
+        Re-entrant within a thread, so a step that decides and then runs another step
+        (suggest retrains when labels arrived) holds the lock from its check to its last
+        write; a second writer (a process, or another thread of the app's server sharing
+        this object) cannot act in between on a state the first has made stale.
+        """
+        if self._holder == threading.get_ident():
+            yield
+            return
         self.settings  # noqa: B018  (a folder that is not a workspace fails here, clearly)
-        return exclusive_lock(self.path / ".lock", timeout=timeout, busy_message=(
-            f"The workspace '{self.path}' is locked by another writer; wait for it to finish "
-            f"and try again."))
+        with exclusive_lock(self.path / ".lock", timeout=timeout, busy_message=(
+                f"The workspace '{self.path}' is locked by another writer; wait for it to "
+                f"finish and try again.")):
+            self._holder = threading.get_ident()
+            try:
+                yield
+            finally:
+                self._holder = None
 
     def _analyze(self) -> Analysis:
         """The analysis of the current training data (kept in memory per label count)."""
@@ -333,10 +351,10 @@ class Workspace:
         strategy = check_choice(strategy, name="strategy", owner="Workspace.suggest",
                                 choices=suggest_stage.STRATEGIES)
         pool = self._visible_pool()
-        iterations = self.iterations
-        if not iterations or iterations[-1]["labels"] != len(self.labels()):
-            self.retrain()
         with self._lock():
+            iterations = self.iterations
+            if not iterations or iterations[-1]["labels"] != len(self.labels()):
+                self.retrain()
             analysis = self._analyze()
             available = np.ones(len(pool), dtype=bool)
             available[self.labels()["pool_row"].to_numpy(dtype=int)] = False

@@ -8,6 +8,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 
 import numpy as np
@@ -274,3 +275,45 @@ def test_an_ingest_report_accounts_for_every_line_of_the_file(workspace, tmp_pat
     assert report.skipped == 1
     again = workspace.ingest(path)
     assert again.lines == len(frame) and again.unchanged == 2 and len(again.repeated) == 3
+
+
+def test_two_suggest_runs_at_once_wait_for_each_other_and_never_interleave(workspace):
+    """Issue 13 item 11: both start before either has an iteration, so both want to
+    retrain; the second must wait for the first (or say the workspace is busy), not fail
+    with "Nothing to retrain on" because the first retrained under it."""
+    command = [sys.executable, "-m", "explorer", "suggest", str(workspace.path), "--budget",
+               "30"]
+    runs = [subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             text=True) for _ in range(2)]
+    results = [(run.wait(timeout=600), *run.communicate()) for run in runs]
+    failures = [err for code, _, err in results if code != 0]
+    assert len(failures) < 2, results
+    for err in failures:
+        assert "is locked by another writer; wait for it to finish" in err, err
+    iterations = Workspace.open(workspace.path).iterations
+    assert [r["iteration"] for r in iterations] == [0]
+    listing = pd.read_csv(workspace.path / "iterations" / "0" / "collection_list.csv",
+                          encoding="utf-8-sig")
+    assert len(listing) == iterations[0]["list"]["rows"] == 30
+    assert not list((workspace.path / "iterations").glob(".*"))  # no staging left behind
+
+
+def test_the_writer_lock_is_reentrant_in_its_thread_and_exclusive_across_threads(workspace):
+    """The app's server shares one Workspace object between sessions' threads."""
+    outcome = []
+
+    def another_session():
+        try:
+            with workspace._lock(timeout=0.3):
+                outcome.append("acquired")
+        except WorkspaceError as exc:
+            outcome.append(str(exc))
+
+    with workspace._lock():
+        with workspace._lock(timeout=0.3):  # suggest retrains while it holds the lock
+            other = threading.Thread(target=another_session)
+            other.start()
+            other.join()
+    assert "locked by another writer" in outcome[0]
+    another_session()  # released when the outer block ended
+    assert outcome[1] == "acquired"
