@@ -292,6 +292,8 @@ def _column_role(series: pd.Series, name: str, *, explicit: bool) -> str:
     if pd.api.types.is_bool_dtype(series):
         return "categorical"
     if pd.api.types.is_numeric_dtype(series):
+        if series[np.abs(series.astype(float)) <= LARGEST_NUMBER].nunique() <= 1:
+            return "constant (one value once infinite and too large numbers are missing)"
         reason = None if explicit else _id_reason(series, name)
         return f"id-like ({reason}; name it in the features to use it)" if reason \
             else "numeric"

@@ -196,3 +196,8 @@ def test_numbers_beyond_32_bit_floats_are_read_as_missing_with_a_note():
     finite = finite_features(frame, schema, "data", notes)
     assert finite["huge"].isna().sum() == 40 and finite["huge"].max() == 3.0
     assert "beyond ±3.4e+38" in notes[0] and "'huge' 40" in notes[0]
+
+
+def test_a_column_whose_only_other_values_are_too_large_is_constant():
+    frame = table().assign(big=[0.0, -9.3e70, np.inf, 0.0] * 20)  # found by tests/test_fuzz.py
+    assert infer_schema(frame, target="label").ignored["big"].startswith("constant")
