@@ -327,6 +327,10 @@ def _umap_fit(X: np.ndarray, *, n_neighbors: int, min_dist: float, seed: int) ->
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="n_jobs value", category=UserWarning)
         warnings.filterwarnings("ignore", message=r"precomputed_knn\[2\]", category=UserWarning)
+        # Rows that take only a few distinct places defeat umap-learn's spectral start; it
+        # then starts from seeded random positions, which still gives a reproducible map.
+        warnings.filterwarnings("ignore", message="Spectral initialisation failed",
+                                category=UserWarning)
         return reducer.fit_transform(X).astype(np.float32)
 
 

@@ -8,9 +8,11 @@ import subprocess
 import sys
 
 import numpy as np
+import pandas as pd
 import pytest
 from sklearn.neighbors import KNeighborsClassifier
 
+import explorer
 from explorer.embed import ISLAND_GAP, UmapMap, pack_islands, place_points
 from explorer.errors import DataError, ParameterError
 
@@ -109,3 +111,13 @@ def test_an_unwritable_numba_cache_and_no_home_still_map_and_say_so(tmp_path):
     assert "(300, 2)" in done.stdout
     notes = [line for line in done.stdout.splitlines() if "numba cache" in line]
     assert len(notes) == 1 and f"'{unwritable}' cannot be written" in notes[0], done.stdout
+
+
+def test_rows_in_a_few_places_map_without_a_warning():
+    """Found by tests/test_fuzz.py: umap-learn's spectral start fails on such rows and warns;
+    its seeded random start is used instead (pytest turns any warning into an error)."""
+    frame = pd.DataFrame({
+        "target": np.tile([-4.870495e14, -2.453695e-248, 4.464260e16, 3.029415e-96], 100),
+        "x": np.tile([np.inf, -5.32128e-169, 0.0, 0.0, 0.0], 80)})
+    analysis = explorer.analyze(frame, target="target")
+    assert np.isfinite(analysis.map.coords).all()
