@@ -51,7 +51,8 @@ else:
     try:
         frame = state.load_upload(stored)
     except ExplorerError as exc:  # shown with the user's file name, not the stored copy's
-        st.error(state.escape_markdown(str(exc).replace(str(state.upload_path(stored)), title)))
+        st.error(state.escape_markdown(
+            str(exc).replace(str(state.upload_path(stored)), title)))
         st.stop()
     source = f"upload:{stored}"
     guess = "label" if "label" in frame.columns else frame.columns[-1]

@@ -66,7 +66,8 @@ cols[2].metric("95 % interval", f"{low:.0%} to {high:.0%}")
 cols[3].metric("p-value (vs the other rows)", f"{region.p_value:.2g}")
 st.markdown(f"**{state.escape_markdown(region.description)}**")
 if region.rule:
-    st.markdown(f"Closest rule: {state.escape_markdown(region.rule)} (precision {region.rule_precision:.0%}, "
+    st.markdown(f"Closest rule: {state.escape_markdown(region.rule)} "
+                f"(precision {region.rule_precision:.0%}, "
                 f"coverage {region.rule_coverage:.0%})")
 for contrast in region.contrasts:
     st.markdown(f"- {state.escape_markdown(contrast.text)}")

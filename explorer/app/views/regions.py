@@ -42,7 +42,8 @@ for index, region in enumerate(analysis.regions):
     with st.expander(label, expanded=index == 0):
         st.markdown(f"**{state.escape_markdown(region.description)}**")
         if region.rule:
-            st.markdown(f"Rule: {state.escape_markdown(region.rule)} (precision {region.rule_precision:.0%}, "
+            st.markdown(f"Rule: {state.escape_markdown(region.rule)} "
+                        f"(precision {region.rule_precision:.0%}, "
                         f"coverage {region.rule_coverage:.0%})")
         else:
             st.markdown("No simple rule fits this region; see the example rows.")
