@@ -159,6 +159,8 @@ def analyze(data, target: str, prediction: str | None = None, probabilities=None
     notes = read_notes + [f"Column '{c}' left out: {reason}."
                           for c, reason in schema.ignored.items()]
     notes += search.notes
+    if embed.numba_cache_note and not data_map.from_cache:
+        notes.append(embed.numba_cache_note)
     return Analysis(data=frame, schema=schema, predictions=predictions, map=data_map,
                     regions=found, baseline_error_rate=float(predictions.is_error.mean()),
                     seed=seed, pool=pool_frame, collection_list=collection_list,

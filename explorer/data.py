@@ -8,6 +8,7 @@ why. Problems are raised as :class:`~explorer.errors.DataError` with the fix in 
 from __future__ import annotations
 
 import difflib
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -26,6 +27,13 @@ MIN_ROWS = 40
 MAX_CLASSES = 50
 TEXT_MEAN_LENGTH = 40
 REGRESSION_MIN_DISTINCT = 20
+LARGEST_NUMBER = float(np.finfo(np.float32).max)
+"""Feature values beyond this are infinite to the 32-bit floats of the rule trees and the
+map, so they are read as missing, as infinities are."""
+ID_WORDS = frozenset({"id", "no", "nr", "num", "number", "code", "key", "index", "row"})
+"""Last words of the names of row numbers: ``customer_no``, ``OrderNr``, ``invoice_number``."""
+NAME_WORDS = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|\d+")
+"""The words of a column name, split at separators and at camelCase: ``OrderID`` -> Order, ID."""
 
 
 @dataclass(frozen=True)
@@ -125,6 +133,7 @@ def infer_schema(frame: pd.DataFrame, *, target: str, prediction: str | None = N
         raise DataError(f"The data has {len(frame)} rows; explorer needs at least {MIN_ROWS} "
                         f"to find and test regions. Add rows.")
     _check_no_missing(frame, target, "target")
+    _check_one_kind(frame, target, "target")
     task = task or _infer_task(frame[target])
     classes = tuple(sorted(frame[target].unique().tolist(), key=str)) \
         if task == "classification" else ()
@@ -132,6 +141,7 @@ def infer_schema(frame: pd.DataFrame, *, target: str, prediction: str | None = N
         _check_classes(frame[target], classes)
     if prediction:
         _check_no_missing(frame, prediction, "prediction")
+        _check_one_kind(frame, prediction, "prediction")
         _check_prediction(frame, target, prediction, classes)
     _check_numeric(frame, probabilities, "probability", allow_missing=False)
     _check_numeric(frame, embedding, "embedding", allow_missing=False)
@@ -188,10 +198,26 @@ def _check_classes(target: pd.Series, classes: tuple) -> None:
 
 
 def _check_no_missing(frame: pd.DataFrame, column: str, role: str) -> None:
+    """Refuse missing values, and infinite ones in a column of numbers."""
     missing = np.flatnonzero(frame[column].isna().to_numpy())
     if missing.size:
         raise DataError(f"The {role} column '{column}' has {missing.size} missing values (rows "
                         f"{_shown(missing)}); fill or drop those rows first.")
+    if pd.api.types.is_numeric_dtype(frame[column]) and \
+            not pd.api.types.is_bool_dtype(frame[column]):
+        infinite = np.flatnonzero(np.isinf(frame[column].to_numpy(dtype=float)))
+        if infinite.size:
+            raise DataError(f"The {role} column '{column}' has {infinite.size} infinite "
+                            f"values (rows {_shown(infinite)}); fix or drop those rows.")
+
+
+def _check_one_kind(frame: pd.DataFrame, column: str, role: str) -> None:
+    """Labels of one kind: mixed, 0 and False or 1 and True would merge into one class."""
+    kinds = _value_kinds(frame[column]) if frame[column].dtype == object else []
+    if len(kinds) > 1:
+        raise DataError(f"The {role} column '{column}' mixes {' and '.join(kinds)}; labels "
+                        f"must be of one kind. Convert it first (e.g. "
+                        f"frame['{column}'].astype(str)).")
 
 
 def _check_prediction(frame: pd.DataFrame, target: str, prediction: str, classes: tuple
@@ -222,10 +248,6 @@ def _check_numeric(frame: pd.DataFrame, columns, role: str, *, allow_missing: bo
                             f"{frame[column].dtype} values such as {frame[column].iloc[0]!r}.")
         if not allow_missing:
             _check_no_missing(frame, column, role)
-            infinite = np.flatnonzero(np.isinf(frame[column].to_numpy(dtype=float)))
-            if infinite.size:
-                raise DataError(f"The {role} column '{column}' has {infinite.size} infinite "
-                                f"values (rows {_shown(infinite)}); fix or drop those rows.")
 
 
 def finite_features(frame: pd.DataFrame, schema: Schema, what: str, notes: list[str]
@@ -234,15 +256,19 @@ def finite_features(frame: pd.DataFrame, schema: Schema, what: str, notes: list[
 
     The model and the map treat missing values (a native branch, a median and an indicator),
     but an infinity would reach them as a number; nothing non-finite goes further than here.
+    Numbers beyond ``LARGEST_NUMBER`` count as infinite.
     """
     numeric = [c for c in schema.numeric if c in frame.columns]
     values = frame[numeric].to_numpy(dtype=float) if numeric else np.empty((len(frame), 0))
-    infinite = dict(zip(numeric, np.isinf(values).sum(axis=0).tolist()))
+    too_large = np.abs(values) > LARGEST_NUMBER
+    infinite = dict(zip(numeric, too_large.sum(axis=0).tolist()))
     if any(infinite.values()):
         frame = frame.copy()
-        for column in (c for c, n in infinite.items() if n):
-            frame[column] = frame[column].replace([np.inf, -np.inf], np.nan)
-        notes.append(f"Infinite values in the {what} were read as missing: "
+        for index, column in enumerate(numeric):
+            if infinite[column]:
+                frame[column] = frame[column].mask(too_large[:, index])
+        notes.append(f"Infinite values (or beyond ±{LARGEST_NUMBER:.2g}) in the {what} were "
+                     f"read as missing: "
                      + ", ".join(f"'{c}' {n}" for c, n in infinite.items() if n) + ".")
     missing = {c: int(n) for c, n in frame[list(schema.features)].isna().sum().items() if n}
     if missing:
@@ -266,9 +292,18 @@ def _column_role(series: pd.Series, name: str, *, explicit: bool) -> str:
     if pd.api.types.is_bool_dtype(series):
         return "categorical"
     if pd.api.types.is_numeric_dtype(series):
-        if not explicit and _looks_like_id(series, name):
-            return "id-like (unique per row)"
-        return "numeric"
+        if series[np.abs(series.astype(float)) <= LARGEST_NUMBER].nunique() <= 1:
+            return "constant (one value once infinite and too large numbers are missing)"
+        reason = None if explicit else _id_reason(series, name)
+        return f"id-like ({reason}; name it in the features to use it)" if reason \
+            else "numeric"
+    kinds = _value_kinds(series)
+    if len(kinds) > 1:
+        mixed = f"mixed types ({' and '.join(kinds)})"
+        if explicit:
+            raise DataError(f"The feature column '{name}' holds {mixed}; convert it to one "
+                            f"type first (e.g. frame['{name}'].astype(str) for categories).")
+        return f"{mixed}; convert it to one type to use it"
     text = series.dropna().astype(str)
     if distinct > 0.5 * len(series) and text.str.len().mean() > TEXT_MEAN_LENGTH:
         return "free text (embed it and pass the embedding columns)"
@@ -277,11 +312,35 @@ def _column_role(series: pd.Series, name: str, *, explicit: bool) -> str:
     return "categorical"
 
 
-def _looks_like_id(series: pd.Series, name: str) -> bool:
-    lowered = name.lower()
-    named_like_id = lowered in ("id", "index", "row", "key") or lowered.endswith(("_id", "id"))
-    return bool(named_like_id and pd.api.types.is_integer_dtype(series)
-                and series.is_unique)
+def _value_kinds(series: pd.Series) -> list[str]:
+    """The kinds of value an object column holds (a DataFrame built in Python may mix them;
+    a model's encoder cannot sort 1 against "a")."""
+    def kind(kind_of_value: type) -> str:
+        if issubclass(kind_of_value, (bool, np.bool_)):
+            return "true/false"
+        if issubclass(kind_of_value, (int, float, np.number)):
+            return "numbers"
+        return "text" if issubclass(kind_of_value, str) else kind_of_value.__name__
+
+    return sorted({kind(t) for t in set(map(type, series.dropna()))})
+
+
+def _id_reason(series: pd.Series, name: str) -> str | None:
+    """Why an integer column unique per row is a row number, not a measurement, or None.
+
+    A model can memorise such a number but never generalise from it. It is one when its
+    name ends in an id word (``customer_no``, ``OrderID``, ``row``) or when its values are a
+    contiguous range in some order (a counter, whatever it is called).
+    """
+    if not pd.api.types.is_integer_dtype(series) or not series.is_unique:
+        return None
+    words = [w.lower() for w in NAME_WORDS.findall(name)]
+    if (words and words[-1] in ID_WORDS) or name.lower().endswith("id"):
+        return "a unique number per row, named like an id"
+    low, high = int(series.min()), int(series.max())
+    if high - low + 1 == len(series):
+        return f"a unique number per row, the numbers {low} to {high} in some order"
+    return None
 
 
 def align_pool(pool: pd.DataFrame, frame: pd.DataFrame, schema: Schema,

@@ -262,7 +262,11 @@ def _rows_needed(a: float, b: float, target: float, have: int) -> float:
     """More rows the curve says the region needs (inf when it does not fall to target)."""
     if b <= FLAT_SLOPE:
         return np.inf
-    needed = (a / target) ** (1.0 / b) * CURVE_FOLDS / (CURVE_FOLDS - 1) - have
+    try:
+        scale = (a / target) ** (1.0 / b)
+    except OverflowError:  # a curve this slow needs more rows than a float can count
+        return np.inf
+    needed = scale * CURVE_FOLDS / (CURVE_FOLDS - 1) - have
     return max(0.0, needed)
 
 

@@ -21,6 +21,8 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import sys
+import tempfile
 import warnings
 from importlib.metadata import version
 from pathlib import Path
@@ -38,7 +40,7 @@ from sklearn.preprocessing import (FunctionTransformer, OneHotEncoder, QuantileT
                                    StandardScaler)
 
 from .data import Schema
-from .errors import DataError, check_int
+from .errors import DataError, ExplorerError, check_int
 from .files import replace_atomically
 from .types import DataMap, Predictions
 
@@ -65,13 +67,66 @@ CATEGORY_WEIGHT = 0.5
 At full weight every combination of categories becomes its own island on the map, and a
 region that cuts across categories falls apart into fragments."""
 
+numba_cache_note: str | None = None
+"""Set when umap-learn is imported: where numba caches, when not where it was configured to
+(the analysis shows it as a note)."""
+
 
 def default_cache_dir() -> Path:
-    """``$EXPLORER_CACHE_DIR``, else ``$XDG_CACHE_HOME/explorer``, else ``~/.cache/explorer``."""
+    """``$EXPLORER_CACHE_DIR``, else ``$XDG_CACHE_HOME/explorer``, else ``~/.cache/explorer``,
+    else (a service account without a home) the per-user temporary folder."""
     if os.environ.get("EXPLORER_CACHE_DIR"):
         return Path(os.environ["EXPLORER_CACHE_DIR"])
-    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
-    return base / "explorer"
+    if os.environ.get("XDG_CACHE_HOME"):
+        return Path(os.environ["XDG_CACHE_HOME"]) / "explorer"
+    try:
+        return Path.home() / ".cache" / "explorer"
+    except RuntimeError:  # no HOME and no entry in the password database
+        return _temporary_cache_dir()
+
+
+def _temporary_cache_dir() -> Path:
+    """A cache folder of this user's own under the system's temporary folder."""
+    return Path(tempfile.gettempdir()) / f"explorer-cache-{os.getuid()}"
+
+
+def _writable(folder: Path) -> bool:
+    """Whether files can be made in ``folder`` (made if missing), as numba will need."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        tempfile.TemporaryFile(dir=folder).close()
+        return True
+    except OSError:
+        return False
+
+
+def _use_writable_numba_cache() -> str | None:
+    """Point numba's cache at a folder it can write; return a note when it is not the
+    configured one.
+
+    umap-learn compiles its functions with ``cache=True``; numba then needs a writable
+    folder at import, and without one (a read-only install, no HOME, an unwritable cache)
+    the import fails with "cannot cache function 'rdist': no locator available". numba has
+    no switch to turn such caching off, so the fallback is a per-user temporary folder.
+    """
+    configured = Path(os.environ.get("NUMBA_CACHE_DIR") or default_cache_dir() / "numba")
+    candidates = [configured]
+    try:
+        candidates.append(_temporary_cache_dir() / "numba")
+    except FileNotFoundError:  # tempfile found no writable temporary folder at all
+        pass
+    chosen = next((folder for folder in candidates if _writable(folder)), None)
+    if chosen is None:
+        raise ExplorerError(f"umap-learn needs a writable folder for numba's compiled code "
+                            f"and none was found (tried {[str(c) for c in candidates]}); "
+                            f"set NUMBA_CACHE_DIR or EXPLORER_CACHE_DIR to a writable folder.")
+    os.environ["NUMBA_CACHE_DIR"] = str(chosen)
+    if "numba" in sys.modules:  # numba read its settings when it was imported
+        sys.modules["numba"].core.config.reload_config()
+    if chosen == configured:
+        return None
+    return (f"The numba cache folder '{configured}' cannot be written; umap-learn's compiled "
+            f"code is cached in '{chosen}' for this run instead.")
 
 
 def _times_category_weight(onehot: np.ndarray) -> np.ndarray:
@@ -269,7 +324,9 @@ def _import_umap():
     Deferred because the import costs seconds and most commands never map. umap-learn warns
     at import that TensorFlow (for ParametricUMAP, which we do not use) is missing.
     """
-    os.environ.setdefault("NUMBA_CACHE_DIR", str(default_cache_dir() / "numba"))
+    global numba_cache_note
+    if "umap" not in sys.modules:
+        numba_cache_note = _use_writable_numba_cache()
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="Tensorflow not installed", category=ImportWarning)
         import umap
@@ -284,6 +341,10 @@ def _umap_fit(X: np.ndarray, *, n_neighbors: int, min_dist: float, seed: int) ->
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="n_jobs value", category=UserWarning)
         warnings.filterwarnings("ignore", message=r"precomputed_knn\[2\]", category=UserWarning)
+        # Rows that take only a few distinct places defeat umap-learn's spectral start; it
+        # then starts from seeded random positions, which still gives a reproducible map.
+        warnings.filterwarnings("ignore", message="Spectral initialisation failed",
+                                category=UserWarning)
         return reducer.fit_transform(X).astype(np.float32)
 
 
@@ -308,8 +369,8 @@ def build_map(frame: pd.DataFrame, schema: Schema, predictions: Predictions, *, 
     params = {"seed": seed, "sample_size": sample_size, "n_neighbors": 15, "min_dist": 0.1}
     folder = Path(cache_dir) if cache_dir is not None else default_cache_dir()
     path = folder / "maps" / f"{_cache_key(matrix, params)}.npy"
-    if path.exists():
-        coords = np.load(path, allow_pickle=False)
+    coords = _load_from_cache(path)
+    if coords is not None:
         return DataMap(coords=coords, model_space=matrix, n_fitted=min(len(matrix), sample_size),
                        from_cache=True, params=params, encoder=space)
     mapper = UmapMap(n_neighbors=15, min_dist=0.1, sample_size=sample_size, random_state=seed)
@@ -317,6 +378,14 @@ def build_map(frame: pd.DataFrame, schema: Schema, predictions: Predictions, *, 
     _save_to_cache(path, coords)
     return DataMap(coords=coords, model_space=matrix, n_fitted=len(mapper.fitted_rows_),
                    from_cache=False, params=params, encoder=space)
+
+
+def _load_from_cache(path: Path) -> np.ndarray | None:
+    """A cached map, or None when there is none or the cache cannot be read."""
+    try:
+        return np.load(path, allow_pickle=False) if path.is_file() else None
+    except OSError:  # an unreadable cache folder only costs speed, as in _save_to_cache
+        return None
 
 
 def _save_to_cache(path: Path, array: np.ndarray) -> None:

@@ -31,6 +31,9 @@ SINGLE_THREAD_BELOW = 20_000
 another process holds) and 3.3 s with one; small fits gain little from threads anyway."""
 REGRESSION_ERROR_QUANTILE = 0.8
 """For regression a row counts as an error when its loss is in the worst fifth of all rows."""
+REGRESSION_MAX_ABS = 1e30
+"""Largest target size the baseline can learn: histogram gradient boosting keeps gradients
+in 32-bit floats (at most 3.4e38), and sums of larger ones overflow into NaN."""
 
 
 def model_inputs(frame: pd.DataFrame, schema: Schema) -> pd.DataFrame:
@@ -101,6 +104,12 @@ def _out_of_fold(frame: pd.DataFrame, schema: Schema, truth: np.ndarray, seed: i
         predicted = np.asarray(schema.classes, dtype=object)[probabilities.argmax(axis=1)]
         predicted = pd.Series(predicted).astype(frame[schema.target].dtype).to_numpy()
     else:
+        largest = float(np.abs(target).max())
+        if largest > REGRESSION_MAX_ABS:
+            raise DataError(f"The target '{schema.target}' holds values as large as "
+                            f"{largest:.3g}; the baseline model learns numbers up to "
+                            f"{REGRESSION_MAX_ABS:.0g}. Rescale the target (divide it, or take "
+                            f"its log) or pass your model's predictions.")
         folds = KFold(N_SPLITS, shuffle=True, random_state=seed)
         predicted = cross_val_predict(pipeline, inputs, target, cv=folds)
         probabilities = None

@@ -153,8 +153,9 @@ def _separator(text: str) -> str:
 
 def _checked_header(text: str, separator: str, path: Path, what: str) -> list[str]:
     """The header as the file spells it; blank and repeated column names are refused."""
-    try:
-        header = next(csv.reader(io.StringIO(text), delimiter=separator))
+    rows = csv.reader(io.StringIO(text, newline=""), delimiter=separator)
+    try:  # pandas reads a lone CR as a line end and skips blank lines; so does this
+        header = next(row for row in rows if row)
     except StopIteration:
         raise DataError(f"The {what} file '{path}' is empty; it needs a header line and "
                         f"rows.") from None

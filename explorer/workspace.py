@@ -27,7 +27,9 @@ import json
 import os
 import shutil
 import tempfile
-from dataclasses import dataclass
+import threading
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -52,19 +54,30 @@ LOCK_TIMEOUT = 30.0
 
 @dataclass(frozen=True)
 class IngestReport:
-    """What one ingest did: ``accepted`` rows (pool_row, label) now recorded, ``unchanged``
-    rows already recorded with the same label, ``skipped`` rows left unlabelled, and
-    ``rejected`` rows with ``line``, ``row``, ``label`` and ``reason``."""
+    """What one ingest did with each line of the file: ``accepted`` rows (pool_row, label)
+    now recorded, ``unchanged`` rows already recorded with the same label, ``repeated`` lines
+    that say again what an earlier line of the file said (recorded once), ``skipped`` rows
+    left unlabelled, and ``rejected`` rows. ``repeated`` and ``rejected`` have the columns
+    ``line``, ``row``, ``label`` and ``reason``; the five counts add up to :attr:`lines`."""
 
     source: str
     accepted: pd.DataFrame
     unchanged: int
     skipped: int
     rejected: pd.DataFrame
+    repeated: pd.DataFrame = field(default_factory=lambda: _line_table([]))
+
+    @property
+    def lines(self) -> int:
+        """The labelled rows of the file, each counted once in one of the five outcomes."""
+        return (len(self.accepted) + self.unchanged + len(self.repeated) + self.skipped
+                + len(self.rejected))
 
     def summary(self) -> str:
-        return (f"{len(self.accepted)} label(s) accepted, {self.unchanged} already recorded, "
-                f"{self.skipped} left empty, {len(self.rejected)} rejected (from {self.source}).")
+        return (f"{self.lines} line(s) of {self.source}: {len(self.accepted)} label(s) "
+                f"accepted, {self.unchanged} already recorded, {len(self.repeated)} repeating "
+                f"an earlier line (recorded once), {self.skipped} left empty, "
+                f"{len(self.rejected)} rejected.")
 
 
 class Workspace:
@@ -88,6 +101,7 @@ class Workspace:
     def __init__(self, path):
         self.path = Path(path)
         self._analysis: tuple[int, Analysis] | None = None
+        self._holder: int | None = None  # the thread holding the writer lock
 
     # --- creation and reading ------------------------------------------------------------
 
@@ -215,12 +229,27 @@ class Workspace:
 
     # --- writing -----------------------------------------------------------------------------
 
+    @contextmanager
     def _lock(self, timeout: float = LOCK_TIMEOUT):
-        """Hold the workspace's exclusive writer lock, waiting up to ``timeout`` seconds."""
+        """Hold the workspace's exclusive writer lock, waiting up to ``timeout`` seconds.
+
+        Re-entrant within a thread, so a step that decides and then runs another step
+        (suggest retrains when labels arrived) holds the lock from its check to its last
+        write; a second writer (a process, or another thread of the app's server sharing
+        this object) cannot act in between on a state the first has made stale.
+        """
+        if self._holder == threading.get_ident():
+            yield
+            return
         self.settings  # noqa: B018  (a folder that is not a workspace fails here, clearly)
-        return exclusive_lock(self.path / ".lock", timeout=timeout, busy_message=(
-            f"The workspace '{self.path}' is locked by another writer; wait for it to finish "
-            f"and try again."))
+        with exclusive_lock(self.path / ".lock", timeout=timeout, busy_message=(
+                f"The workspace '{self.path}' is locked by another writer; wait for it to "
+                f"finish and try again.")):
+            self._holder = threading.get_ident()
+            try:
+                yield
+            finally:
+                self._holder = None
 
     def _analyze(self) -> Analysis:
         """The analysis of the current training data (kept in memory per label count).
@@ -333,10 +362,10 @@ class Workspace:
         strategy = check_choice(strategy, name="strategy", owner="Workspace.suggest",
                                 choices=suggest_stage.STRATEGIES)
         pool = self._visible_pool()
-        iterations = self.iterations
-        if not iterations or iterations[-1]["labels"] != len(self.labels()):
-            self.retrain()
         with self._lock():
+            iterations = self.iterations
+            if not iterations or iterations[-1]["labels"] != len(self.labels()):
+                self.retrain()
             analysis = self._analyze()
             available = np.ones(len(pool), dtype=bool)
             available[self.labels()["pool_row"].to_numpy(dtype=int)] = False
@@ -398,10 +427,8 @@ class Workspace:
         listing = read_collection_csv(path)
         listing["label"] = self.pool[hidden].to_numpy()[listing["row"].to_numpy(dtype=int)]
         report = self.ingest(listing)
-        return IngestReport(source=f"simulated annotator ({path.parent.name}/{path.name}, "
-                                   f"column '{hidden}')", accepted=report.accepted,
-                            unchanged=report.unchanged, skipped=report.skipped,
-                            rejected=report.rejected)
+        return replace(report, source=f"simulated annotator ({path.parent.name}/"
+                                                  f"{path.name}, column '{hidden}')")
 
     def status(self) -> dict:
         """Iterations, labels so far, and the per-region trend of every comparison."""
@@ -426,7 +453,8 @@ class Workspace:
         rows = pd.to_numeric(frame["row"], errors="coerce")
         labels = frame["label"]
         edited = [c for c in frame.columns if c in pool.columns]
-        rejected, accepted, unchanged, skipped, seen = [], {}, 0, 0, {}
+        rejected, repeated, accepted, unchanged, skipped = [], [], {}, 0, 0
+        seen: dict[int, tuple[str, int]] = {}  # pool row -> (label, line) of its first line
         for position in range(len(frame)):
             line, label = position + 2, labels.iloc[position]
             row = rows.iloc[position]
@@ -456,12 +484,19 @@ class Workspace:
                        f"column may be edited")
                 continue
             if row in seen:
-                if seen[row] != label:
-                    reject(f"row {row} appears twice with different labels ({seen[row]!r} "
-                           f"and {label!r})")
-                    accepted.pop(row, None)
+                first, first_line = seen[row]
+                if first == label:
+                    repeated.append({"line": line, "row": row, "label": label,
+                                     "reason": f"repeats line {first_line}"})
+                    continue
+                conflict = (f"row {row} appears twice with different labels ({first!r} on "
+                            f"line {first_line} and {label!r} on line {line})")
+                reject(conflict)
+                if accepted.pop(row, None) is not None:  # neither line is recorded
+                    rejected.append({"line": first_line, "row": row, "label": first,
+                                     "reason": conflict})
                 continue
-            seen[row] = label
+            seen[row] = (label, line)
             if row in recorded:
                 if label_key(recorded[row]) == label:
                     unchanged += 1
@@ -473,7 +508,8 @@ class Workspace:
         return IngestReport(
             source=name, unchanged=unchanged, skipped=skipped,
             accepted=pd.DataFrame({"pool_row": list(accepted), "label": list(accepted.values())}),
-            rejected=pd.DataFrame(rejected, columns=["line", "row", "label", "reason"]))
+            rejected=_line_table(rejected).sort_values("line", ignore_index=True),
+            repeated=_line_table(repeated))
 
     def _write_batch(self, batch: pd.DataFrame) -> None:
         folder = self.path / "labels"
@@ -486,6 +522,11 @@ class Workspace:
             os.fsync(directory)  # the rename itself survives a power cut
         finally:
             os.close(directory)
+
+
+def _line_table(lines: list[dict]) -> pd.DataFrame:
+    """Lines of a labelled file with what became of them (rejected or repeated)."""
+    return pd.DataFrame(lines, columns=["line", "row", "label", "reason"])
 
 
 def _frozen(record: dict) -> list[FrozenRegion]:

@@ -67,7 +67,8 @@ def test_a_bad_upload_shows_the_error_not_a_traceback(workspace):
     at.radio(key="source_kind").set_value("Upload a file").run()
     at.file_uploader(key="upload").upload("broken.csv", b'a,b\n1,"2\n', "text/csv").run()
     assert not at.exception
-    assert "Could not read the data file 'broken.csv'" in at.error[0].value
+    assert state.escape_markdown("Could not read the data file 'broken.csv'") in \
+        at.error[0].value
 
 
 def test_an_unusable_table_explains_itself_after_analyse(workspace):
@@ -89,7 +90,7 @@ def test_regions_page_lists_the_planted_region_rule(workspace, planted_analysis)
     shown = at.dataframe[0].value
     assert shown["region"].tolist() == [f"R{r.id}" for r in planted_analysis.regions]
     assert top.rule in shown["rule"].tolist()
-    assert any(top.rule in m.value for m in at.markdown)
+    assert any(state.escape_markdown(top.rule) in m.value for m in at.markdown)
 
 
 def test_map_selection_is_described_and_can_be_saved(workspace, planted_analysis):
@@ -124,7 +125,8 @@ def test_collect_page_shows_advice_or_a_specification(workspace, planted_analysi
     assert table["region"].tolist() == [f"R{r.id}" for r in planted_analysis.regions]
     why = [e for e in at.expander if e.label.startswith("Why R")]
     assert len(why) == len(planted_analysis.regions)
-    assert why[0].markdown[0].value == planted_analysis.regions[0].evidence
+    assert why[0].markdown[0].value == state.escape_markdown(
+        planted_analysis.regions[0].evidence)
     assert any("Specification" in m.value for m in at.markdown)  # no pool was given
 
 
@@ -174,7 +176,7 @@ def test_loop_suggests_simulates_retrains_and_compares(workspace, gap_settings):
                for m in at.markdown)
     next(b for b in at.button if b.label.startswith("Simulate the annotator")).click().run()
     assert not at.exception, [e.value for e in at.exception]
-    assert "60 label(s) accepted" in at.success[0].value
+    assert state.escape_markdown("60 label(s) accepted") in at.success[0].value
     counters = {m.label: m.value for m in at.metric}  # drawn after the step, not before
     assert counters["Labels recorded"] == "60" and counters["Iterations"] == "2"
     ws = state.workspace(gap_settings)
@@ -201,10 +203,51 @@ def test_loop_rejects_an_unreadable_labelled_file(workspace, gap_settings):
     at.file_uploader(key="labelled").upload("labels.csv", b"row,region\n1,2\n", "text/csv")
     next(b for b in at.button if b.label == "Ingest the labels").click().run()
     assert not at.exception, [e.value for e in at.exception]
-    assert any("lacks the column(s) ['label']" in e.value for e in at.error)
+    assert any(state.escape_markdown("lacks the column(s) ['label']") in e.value
+               for e in at.error)
 
 
 def test_report_page(workspace):
     report = open_page("report")
     labels = [b.proto.label for b in report.get("download_button")]
     assert labels == ["Download the HTML report", "Download regions.json"]
+
+
+EVIL = "[x](http://evil.example) **b** <b>"
+
+
+def test_escaped_markdown_is_literal_text():
+    assert state.escape_markdown(EVIL + "\n# h") == (
+        r"\[x\]\(http\:\/\/evil\.example\) \*\*b\*\* \<b\> \# h")
+
+
+def test_text_from_the_users_file_is_shown_escaped(workspace, planted_data):
+    """A category value and a column name that are Markdown reach the page as plain text."""
+    frame = planted_data.frame.replace({"region": {"north": EVIL}}).rename(
+        columns={"region": "home *region*", "customer_id": "*id*"})
+    stored = state.store_upload("evil.csv", frame.to_csv(index=False).encode())
+    settings = state.Settings(source=f"upload:{stored}", title="evil **file**.csv",
+                              target="label", prediction="prediction")
+    pages = {page: open_page(page, settings=settings) for page in ("data", "regions")}
+    shown = [e.value for at in pages.values()
+             for e in [*at.markdown, *at.caption, *at.warning, *at.error, *at.subheader]]
+    assert not [text for text in shown if "](http" in text or "**b**" in text
+                or "*region*" in text or "**file**" in text], shown
+    assert any(state.escape_markdown("Column '*id*' left out") in text for text in shown)
+    rules = [text for text in shown if text.startswith("Rule:")]
+    assert any(state.escape_markdown(EVIL) in text and r"home \*region\*" in text
+               for text in rules), rules
+
+
+def test_a_misspelled_target_in_the_saved_settings_is_explained_not_raised(workspace):
+    source = json.loads((workspace / "last_settings.json").read_text())["source"]
+    seeded = state.Settings(source=source, title="planted.csv", target="nope",
+                            prediction="prediction", groups=("sexx",))
+    at = open_page(settings=seeded)
+    errors = [e.value for e in at.error]
+    assert any(state.escape_markdown("The saved choice of columns names 'nope'") in e and
+               state.escape_markdown("'sexx' (did you mean 'sex'?), which the data") in e
+               for e in errors), errors
+    assert at.selectbox[0].value == "label"  # the form offers the table's own columns
+    assert any(state.escape_markdown("The target column 'nope' is not in the data") in e
+               for e in errors), errors

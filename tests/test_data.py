@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from explorer.data import MIN_ROWS, align_pool, infer_schema, read_table
+from explorer.data import MIN_ROWS, align_pool, finite_features, infer_schema, read_table
 from explorer.errors import DataError, SchemaMismatchError
 
 
@@ -126,3 +126,78 @@ def test_infinities_are_read_as_missing_and_missing_values_counted():
     assert np.isfinite(cleaned["income"].dropna()).all() and cleaned["income"].isna().sum() == 3
     assert "'income' 2" in notes[0] and "'income' 3" in notes[1]
     assert np.isinf(frame["income"]).sum() == 2  # the caller's frame is not changed
+
+
+@pytest.mark.parametrize("name", ["customer_no", "OrderNr", "invoice number", "CustomerID",
+                                  "row", "key", "userid"])
+def test_a_unique_integer_named_like_an_id_is_left_out_with_a_note(name):
+    rng = np.random.default_rng(0)
+    frame = table().drop(columns="customer_id").assign(
+        **{name: rng.choice(10**6, 80, replace=False)})  # unique, but not a contiguous range
+    reason = infer_schema(frame, target="label").ignored[name]
+    assert reason.startswith("id-like (a unique number per row, named like an id")
+
+
+def test_a_shuffled_counter_is_id_like_whatever_its_name():
+    frame = table().assign(x=np.random.default_rng(1).permutation(80) + 1000)
+    schema = infer_schema(frame, target="label")
+    assert "the numbers 1000 to 1079 in some order" in schema.ignored["x"]
+
+
+def test_unique_measurements_and_repeated_or_named_numbers_stay_features():
+    rng = np.random.default_rng(2)
+    frame = table().assign(
+        balance=rng.normal(1000, 300, 80),  # unique floats are measurements
+        number_of_rooms=rng.integers(1, 6, 80),  # an id word, but not the last one
+        casino=rng.choice(10**6, 80, replace=False),  # ends in "no", not in the word "no"
+        row_count=rng.integers(0, 3, 80))
+    schema = infer_schema(frame, target="label")
+    assert {"income", "balance", "number_of_rooms", "casino", "row_count"} <= \
+        set(schema.numeric)
+    assert infer_schema(frame, target="label", features=["customer_id", "age"]).numeric == (
+        "customer_id", "age")
+
+
+def test_an_id_like_column_is_left_out_beside_given_predictions(planted_data):
+    frame = planted_data.frame.assign(customer_no=np.arange(len(planted_data.frame)) + 5000)
+    schema = infer_schema(frame, target="label", prediction="prediction")
+    assert "customer_no" not in schema.features
+    assert schema.ignored["customer_no"].startswith("id-like")  # analyze() notes each reason
+
+
+def test_a_column_mixing_numbers_text_and_booleans_is_left_out_or_refused_when_named():
+    frame = table().assign(mixed=[1, "a", True, 2.5] * 20)  # found by tests/test_fuzz.py
+    assert infer_schema(frame, target="label").ignored["mixed"] == (
+        "mixed types (numbers and text and true/false); convert it to one type to use it")
+    with pytest.raises(DataError, match=r"'mixed' holds mixed types .*astype\(str\)"):
+        infer_schema(frame, target="label", features=["mixed", "age"])
+
+
+@pytest.mark.parametrize("role, column", [("target", "label"), ("prediction", "prediction")])
+def test_an_infinite_target_or_prediction_is_refused_with_its_rows(role, column):
+    rng = np.random.default_rng(0)
+    frame = table().assign(label=rng.normal(size=80), prediction=rng.normal(size=80))
+    frame.loc[[4, 9], column] = [np.inf, -np.inf]  # found by tests/test_fuzz.py
+    with pytest.raises(DataError, match=fr"The {role} column '{column}' has 2 infinite values "
+                                        fr"\(rows 4, 9\)"):
+        infer_schema(frame, target="label", prediction="prediction")
+
+
+def test_a_target_mixing_numbers_and_booleans_is_refused():
+    frame = table().assign(label=[0, False, 1, True] * 20)  # found by tests/test_fuzz.py
+    with pytest.raises(DataError, match="'label' mixes numbers and true/false; labels must"):
+        infer_schema(frame, target="label")
+
+
+def test_numbers_beyond_32_bit_floats_are_read_as_missing_with_a_note():
+    frame = table().assign(huge=[4e290, 1.0, -2e39, 3.0] * 20)  # found by tests/test_fuzz.py
+    schema = infer_schema(frame, target="label")
+    notes: list[str] = []
+    finite = finite_features(frame, schema, "data", notes)
+    assert finite["huge"].isna().sum() == 40 and finite["huge"].max() == 3.0
+    assert "beyond ±3.4e+38" in notes[0] and "'huge' 40" in notes[0]
+
+
+def test_a_column_whose_only_other_values_are_too_large_is_constant():
+    frame = table().assign(big=[0.0, -9.3e70, np.inf, 0.0] * 20)  # found by tests/test_fuzz.py
+    assert infer_schema(frame, target="label").ignored["big"].startswith("constant")

@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+import os
+import shutil
+import subprocess
+import sys
+
 import numpy as np
+import pandas as pd
 import pytest
 from sklearn.neighbors import KNeighborsClassifier
 
+import explorer
 from explorer.embed import ISLAND_GAP, UmapMap, pack_islands, place_points
 from explorer.errors import DataError, ParameterError
 
@@ -74,3 +81,43 @@ def test_small_far_islands_are_moved_in_whole_and_large_groups_stay():
 def test_a_layout_without_islands_is_unchanged():
     layout = np.random.default_rng(1).uniform(size=(400, 2)).astype(np.float32)
     assert np.array_equal(pack_islands(layout), layout)
+
+
+TINY_ANALYSIS = """
+import numpy as np, pandas as pd, explorer
+rng = np.random.default_rng(0)
+frame = pd.DataFrame({"a": rng.normal(size=300), "b": rng.normal(size=300)})
+frame["label"] = (frame["a"] + rng.normal(size=300) > 0).astype(int)
+analysis = explorer.analyze(frame, target="label")
+print(analysis.map.coords.shape)
+print("\\n".join(analysis.notes))
+"""
+
+
+def test_an_unwritable_numba_cache_and_no_home_still_map_and_say_so(tmp_path):
+    """Issue 13 item 9. No one can create a folder under a regular file; as root the run
+    also drops to ``nobody``, so the install itself is read-only too, as on a server (root
+    could write into site-packages, where numba would quietly cache instead)."""
+    (tmp_path / "file.txt").write_text("")
+    unwritable = tmp_path / "file.txt" / "cache"
+    env = {k: v for k, v in os.environ.items() if k not in ("HOME", "XDG_CACHE_HOME")}
+    env.update(NUMBA_CACHE_DIR=str(unwritable), EXPLORER_CACHE_DIR=str(unwritable))
+    command = [sys.executable, "-c", TINY_ANALYSIS]
+    if os.geteuid() == 0 and shutil.which("setpriv"):
+        command = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", *command]
+    done = subprocess.run(command, env=env, cwd="/", capture_output=True, text=True,
+                          timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "(300, 2)" in done.stdout
+    notes = [line for line in done.stdout.splitlines() if "numba cache" in line]
+    assert len(notes) == 1 and f"'{unwritable}' cannot be written" in notes[0], done.stdout
+
+
+def test_rows_in_a_few_places_map_without_a_warning():
+    """Found by tests/test_fuzz.py: umap-learn's spectral start fails on such rows and warns;
+    its seeded random start is used instead (pytest turns any warning into an error)."""
+    frame = pd.DataFrame({
+        "target": np.tile([-4.870495e14, -2.453695e-248, 4.464260e16, 3.029415e-96], 100),
+        "x": np.tile([np.inf, -5.32128e-169, 0.0, 0.0, 0.0], 80)})
+    analysis = explorer.analyze(frame, target="target")
+    assert np.isfinite(analysis.map.coords).all()

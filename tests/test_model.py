@@ -76,3 +76,10 @@ def test_a_class_rarer_than_the_folds_cuts_them_and_says_so():
            "of 5" in predictions.source
     assert "5-fold cross-validation)" in honest_predictions(
         noise_table(120), infer_schema(noise_table(120), target="label"), seed=0).source
+
+
+def test_a_regression_target_too_large_for_the_baseline_is_refused_with_the_fix():
+    rng = np.random.default_rng(3)  # found by tests/test_fuzz.py: NaN gradients, a warning
+    frame = pd.DataFrame({"x": rng.normal(size=100), "y": rng.normal(size=100) * 1e63})
+    with pytest.raises(DataError, match=r"as large as .*e\+63; .* up to 1e\+30. Rescale"):
+        honest_predictions(frame, infer_schema(frame, target="y"), seed=0)

@@ -115,3 +115,8 @@ def test_numbers_with_nan_stay_float_and_ints_stay_int(tmp_path):
     frame.to_csv(tmp_path / "t.csv", index=False)
     back = read_table(tmp_path / "t.csv")
     assert back["i"].dtype.kind == "i" and back["f"].isna().sum() == 1
+
+
+def test_a_header_after_a_lone_carriage_return_is_read_as_pandas_reads_it(tmp_path):
+    path = _write(tmp_path / "t.csv", "\r0\n1\n2\n", "utf-8")  # found by tests/test_fuzz.py
+    assert read_table(path).columns.tolist() == ["0"]

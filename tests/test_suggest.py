@@ -13,7 +13,7 @@ from explorer.datasets import make_coverage_gap
 from explorer.embed import ModelSpace
 from explorer.export import read_collection_csv, write_collection_csv
 from explorer.model import honest_predictions, model_inputs
-from explorer.diagnose import Diagnosis, _collect, diagnose_region
+from explorer.diagnose import Diagnosis, _collect, _rows_needed, diagnose_region
 from explorer.suggest import (PoolPlacement, estimate_error_risk, instructions_sheet,
                               select_rows)
 from explorer.types import Region
@@ -217,3 +217,9 @@ def test_analysis_keeps_its_diagnoses_and_later_suggestions_reuse_them(planted_a
     assert all(r.diagnosis == "relabel" and r.evidence == "given, not measured again"
                for r in regions)
     assert all(r.diagnosis == analysis.diagnoses[r.id].kind for r in analysis.regions)
+
+
+def test_a_learning_curve_too_slow_to_count_needs_infinitely_many_rows():
+    # found by tests/test_fuzz.py: (a / target) ** (1 / b) overflowed a float
+    assert _rows_needed(a=1e6, b=0.02, target=1e-3, have=100) == np.inf
+    assert 0 < _rows_needed(a=1.0, b=0.5, target=0.1, have=10) < np.inf

@@ -8,6 +8,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 
 import numpy as np
@@ -352,3 +353,64 @@ def test_cli_retrain_compares_the_same_rows_and_refuses_without_new_labels(works
         assert f"R{region['id']} {(region['rule'] or 'no simple rule')[:20]}" in out
     code, _, err = run("retrain", str(workspace.path))
     assert code == 2 and "no labels were ingested since iteration 1" in err
+
+
+def test_an_ingest_report_accounts_for_every_line_of_the_file(workspace, tmp_path):
+    frame = _labelled(workspace, [3, 3, 5, 5, 6, 6, 6, 8], [1, 1, 0, 1, 0, 0, 0, ""])
+    path = tmp_path / "labelled.csv"
+    frame.to_csv(path, index=False)
+    report = workspace.ingest(path)
+    assert report.lines == len(frame)
+    assert report.summary().startswith(f"{len(frame)} line(s) of labelled.csv: 2 label(s) "
+                                       f"accepted, 0 already recorded, 3 repeating")
+    assert sorted(report.accepted["pool_row"]) == [3, 6]
+    assert report.repeated[["line", "row"]].values.tolist() == [[3, 3], [7, 6], [8, 6]]
+    assert report.repeated["reason"].tolist() == ["repeats line 2", "repeats line 6",
+                                                  "repeats line 6"]
+    assert report.rejected["line"].tolist() == [4, 5]  # both lines of the conflict on row 5
+    assert "('0' on line 4 and '1' on line 5)" in report.rejected["reason"].iloc[0]
+    assert report.skipped == 1
+    again = workspace.ingest(path)
+    assert again.lines == len(frame) and again.unchanged == 2 and len(again.repeated) == 3
+
+
+def test_two_suggest_runs_at_once_wait_for_each_other_and_never_interleave(workspace):
+    """Issue 13 item 11: both start before either has an iteration, so both want to
+    retrain; the second must wait for the first (or say the workspace is busy), not fail
+    with "Nothing to retrain on" because the first retrained under it."""
+    command = [sys.executable, "-m", "explorer", "suggest", str(workspace.path), "--budget",
+               "30"]
+    runs = [subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             text=True) for _ in range(2)]
+    results = [(run.wait(timeout=600), *run.communicate()) for run in runs]
+    failures = [err for code, _, err in results if code != 0]
+    assert len(failures) < 2, results
+    for err in failures:
+        assert "is locked by another writer; wait for it to finish" in err, err
+    iterations = Workspace.open(workspace.path).iterations
+    assert [r["iteration"] for r in iterations] == [0]
+    listing = pd.read_csv(workspace.path / "iterations" / "0" / "collection_list.csv",
+                          encoding="utf-8-sig")
+    assert len(listing) == iterations[0]["list"]["rows"] == 30
+    assert not list((workspace.path / "iterations").glob(".*"))  # no staging left behind
+
+
+def test_the_writer_lock_is_reentrant_in_its_thread_and_exclusive_across_threads(workspace):
+    """The app's server shares one Workspace object between sessions' threads."""
+    outcome = []
+
+    def another_session():
+        try:
+            with workspace._lock(timeout=0.3):
+                outcome.append("acquired")
+        except WorkspaceError as exc:
+            outcome.append(str(exc))
+
+    with workspace._lock():
+        with workspace._lock(timeout=0.3):  # suggest retrains while it holds the lock
+            other = threading.Thread(target=another_session)
+            other.start()
+            other.join()
+    assert "locked by another writer" in outcome[0]
+    another_session()  # released when the outer block ended
+    assert outcome[1] == "acquired"

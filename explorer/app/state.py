@@ -10,9 +10,11 @@ session (``st.cache_resource``), with its progress drawn while it runs.
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import hashlib
 import json
 import os
+import re
 import shutil
 import tempfile
 import threading
@@ -44,6 +46,10 @@ COVERAGE_GAP = DatasetInfo(
 Loop page's simulated annotator runs the whole loop with nothing to upload. The segment is 8%
 of the pool, as in the loop benchmark: rare enough that random rows rarely find it."""
 COVERAGE_GAP_POOL_SHARE = 0.08
+MARKDOWN_PUNCTUATION = re.compile(r"([!-/:-@\[-`{-~])")
+"""Every ASCII punctuation character. Markdown lets a backslash make any of them literal, so
+escaping them all covers links, emphasis, headings, lists, tables and HTML, and Streamlit's
+own ``$`` maths and ``:red[...]`` colours, without a list to keep up to date."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -72,6 +78,13 @@ class Settings:
         """Folder name of this data's project: one per table (and pool), whatever columns."""
         digest = hashlib.sha256(f"{self.source}|{self.pool}".encode()).hexdigest()[:12]
         return f"{self.source.split(':')[-1].split('.')[0][:40]}-{digest}"
+
+
+def escape_markdown(text) -> str:
+    """``text`` from a user's file (a cell, a column name, a rule, a message quoting them)
+    shown literally where Streamlit renders Markdown: no links, formatting or HTML from a
+    cell. Line breaks become spaces, so a value cannot start a new block either."""
+    return MARKDOWN_PUNCTUATION.sub(r"\\\1", re.sub(r"\s*[\r\n]+\s*", " ", str(text)))
 
 
 def workspace_root() -> Path:
@@ -155,6 +168,32 @@ def default_settings(name: str = DEFAULT_DATASET) -> Settings:
                     pool=builtin_pool(name))
 
 
+def with_known_columns(settings: Settings, columns: list[str]) -> tuple[Settings, str | None]:
+    """``settings`` with every column it names found in ``columns``, and what was dropped.
+
+    Saved settings can outlive their columns (a renamed column, a misspelled target in a
+    seeded state); the page then says which names are gone and offers the table's own.
+    """
+    named = [settings.target, settings.prediction, *(settings.features or ()),
+             *settings.groups]
+    unknown = [name for name in named if name is not None and name not in columns]
+    if not unknown:
+        return settings, None
+    target = settings.target if settings.target in columns else (
+        "label" if "label" in columns else columns[-1])
+    kept = dataclasses.replace(
+        settings, target=target,
+        prediction=settings.prediction if settings.prediction in columns else None,
+        features=tuple(c for c in settings.features or () if c in columns) or None,
+        groups=tuple(c for c in settings.groups if c in columns))
+    hints = [f"'{name}'" + (f" (did you mean '{close[0]}'?)" if close else "")
+             for name in unknown for close in [difflib.get_close_matches(name, columns, n=1)]]
+    return kept, (f"The saved choice of columns names {', '.join(hints)}, which the data "
+                  f"{settings.title} does not have; its columns are "
+                  f"{', '.join(columns[:20])}{' ...' if len(columns) > 20 else ''}. Choose "
+                  f"the columns again below and press Analyse.")
+
+
 def _settings_file() -> Path:
     return workspace_root() / "last_settings.json"
 
@@ -210,7 +249,8 @@ def run_analysis(settings: Settings) -> explorer.Analysis | None:
     if settings.key in store:
         store.move_to_end(settings.key)
         return store[settings.key]
-    with st.status(f"Analysing {settings.title}…", expanded=True) as status:
+    title = escape_markdown(settings.title)
+    with st.status(f"Analysing {title}…", expanded=True) as status:
         bar = st.progress(0.0, text="Waiting for another analysis to finish")
         with lock:
             if settings.key not in store:
@@ -219,12 +259,12 @@ def run_analysis(settings: Settings) -> explorer.Analysis | None:
                     store[settings.key] = _analyze(settings, bar)
                 except ExplorerError as exc:
                     status.update(label="The analysis could not run", state="error")
-                    st.error(str(exc))
+                    st.error(escape_markdown(exc))
                     return None
                 while len(store) > KEPT_ANALYSES:
                     store.popitem(last=False)
                 took = time.perf_counter() - started
-                status.update(label=f"Analysed {settings.title} in {took:.1f} s",
+                status.update(label=f"Analysed {title} in {took:.1f} s",
                               state="complete", expanded=False)
     return store[settings.key]
 
@@ -262,8 +302,9 @@ def analysis_page(title: str) -> tuple[Settings, explorer.Analysis]:
 def data_caption(settings: Settings, analysis: explorer.Analysis) -> None:
     """One line under each page title: which data, which model, how wrong overall."""
     p = analysis.predictions
-    st.caption(f"**{settings.title}** · {len(analysis.data):,} rows · target "
-               f"`{settings.target}` · predictions: {p.source} "
+    st.caption(f"**{escape_markdown(settings.title)}** · {len(analysis.data):,} rows · "
+               f"target {escape_markdown(settings.target)} · predictions: "
+               f"{escape_markdown(p.source)} "
                f"({p.score_name} {p.score:.3f}) · "
                f"baseline error rate {analysis.baseline_error_rate:.1%}")
 

@@ -7,6 +7,7 @@ about a minute, so each (seed, budget) is computed once per server (``st.cache_d
 
 import streamlit as st
 
+from explorer.app import state
 from explorer.demo import demo_report_html, run_bias_demo
 from explorer.errors import ExplorerError
 
@@ -31,7 +32,7 @@ with st.sidebar:
 try:
     demo, report = bias_demo(seed, budget)
 except ExplorerError as exc:
-    st.error(str(exc))
+    st.error(state.escape_markdown(exc))
     st.stop()
 
 st.caption(demo.split.description)

@@ -39,7 +39,8 @@ st.dataframe(pd.DataFrame([{
 for region in analysis.regions:  # the evidence is a paragraph: too long for a table cell
     with st.expander(f"Why R{region.id}: "
                      f"{DIAGNOSIS_TITLES.get(region.diagnosis, 'not diagnosed yet')}"):
-        st.markdown(region.evidence or "No diagnosis was made for this region.")
+        st.markdown(state.escape_markdown(region.evidence) if region.evidence
+                    else "No diagnosis was made for this region.")
 
 collection = analysis.collection_list
 if collection is None:
@@ -49,7 +50,7 @@ if collection is None:
     spec = "\n".join(
         f"- **R{r.id}** ({DIAGNOSIS_TITLES.get(r.diagnosis, 'more rows')}"
         + (f", about {r.suggested_rows:,} rows" if r.suggested_rows else "") + "): "
-        + (f"rows where `{r.rule}`" if r.rule else r.description)
+        + state.escape_markdown(f"rows where {r.rule}" if r.rule else r.description)
         for r in analysis.regions)
     st.markdown("**Specification: rows to collect**\n" + spec)
     st.stop()

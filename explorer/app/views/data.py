@@ -30,7 +30,7 @@ if kind == BUILTIN:
     try:
         dataset = state.load_builtin(name)
     except ExplorerError as exc:
-        st.error(str(exc))
+        st.error(state.escape_markdown(exc))
         st.stop()
     st.caption(f"{dataset.description} Source: {dataset.source}")
     source, title, frame = f"builtin:{name}", dataset.title, dataset.frame
@@ -51,7 +51,8 @@ else:
     try:
         frame = state.load_upload(stored)
     except ExplorerError as exc:  # shown with the user's file name, not the stored copy's
-        st.error(str(exc).replace(str(state.upload_path(stored)), title))
+        st.error(state.escape_markdown(
+            str(exc).replace(str(state.upload_path(stored)), title)))
         st.stop()
     source = f"upload:{stored}"
     guess = "label" if "label" in frame.columns else frame.columns[-1]
@@ -62,6 +63,9 @@ else:
 if current.source == source:  # keep the user's own choices for this table
     suggested = current
 columns = list(frame.columns)
+suggested, unknown = state.with_known_columns(suggested, columns)
+if unknown:
+    st.error(state.escape_markdown(unknown))
 st.dataframe(frame.head(200), height=220)
 st.caption(f"{len(frame):,} rows × {len(columns)} columns (first 200 rows shown).")
 
@@ -97,7 +101,8 @@ if submitted:
         try:
             state.load_upload(chosen.pool)
         except ExplorerError as exc:
-            st.error(str(exc).replace(str(state.upload_path(chosen.pool)), pool.name))
+            st.error(state.escape_markdown(
+                str(exc).replace(str(state.upload_path(chosen.pool)), pool.name)))
             st.stop()
     state.choose(chosen)
 
@@ -113,7 +118,7 @@ cols[1].metric("Baseline error rate", f"{analysis.baseline_error_rate:.1%}")
 cols[2].metric("Regions found", len(analysis.regions))
 cols[3].metric("Pool rows", f"{len(analysis.pool):,}" if analysis.pool is not None else "none")
 for note in analysis.notes:
-    st.caption(f"Note: {note}")
+    st.caption(f"Note: {state.escape_markdown(note)}")
 links = st.columns(3)
 links[0].page_link("views/map.py", label="See the map", icon=":material/scatter_plot:")
 links[1].page_link("views/regions.py", label="Read the regions", icon=":material/target:")

@@ -33,7 +33,7 @@ try:
     hidden = workspace.settings["hidden_label"]
     control = state.workspace(settings, control=True) if hidden else None
 except ExplorerError as exc:
-    st.error(str(exc))
+    st.error(state.escape_markdown(exc))
     st.stop()
 
 
@@ -46,7 +46,7 @@ def run(action, message: str):
         with st.spinner(message):
             return action()
     except ExplorerError as exc:
-        st.error(str(exc))
+        st.error(state.escape_markdown(exc))
         return None
 
 
@@ -107,7 +107,8 @@ if hidden and pending:
     with_control = st.checkbox("Also run the random control: the same budget of random pool "
                                "rows, labelled and retrained in a separate workspace",
                                value=True, key="loop_control")
-    if st.button(f"Simulate the annotator (reads the hidden '{hidden}' column) and retrain",
+    if st.button(f"Simulate the annotator (reads the hidden "
+                 f"'{state.escape_markdown(hidden)}' column) and retrain",
                  type="primary"):
         report = run(workspace.simulate_annotation, "Labelling from the hidden column…")
         if report is not None:
@@ -122,7 +123,7 @@ if hidden and pending:
                 st.rerun()
 if "ingest_report" in st.session_state:
     summary, rejected = st.session_state["ingest_report"]
-    (st.warning if rejected else st.success)(summary)
+    (st.warning if rejected else st.success)(state.escape_markdown(summary))
     if rejected:
         st.dataframe(pd.DataFrame(rejected), hide_index=True)
 

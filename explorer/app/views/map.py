@@ -52,7 +52,7 @@ if not rows:
 try:
     region = describe_selection(analysis, rows)
 except ExplorerError as exc:
-    st.error(str(exc))
+    st.error(state.escape_markdown(exc))
     st.stop()
 
 st.subheader(f"Your selection: {region.size:,} rows")
@@ -64,12 +64,13 @@ cols[1].metric("Error rate", f"{region.error_rate:.1%}",
 low, high = region.heldout_interval
 cols[2].metric("95 % interval", f"{low:.0%} to {high:.0%}")
 cols[3].metric("p-value (vs the other rows)", f"{region.p_value:.2g}")
-st.markdown(f"**{region.description}**")
+st.markdown(f"**{state.escape_markdown(region.description)}**")
 if region.rule:
-    st.markdown(f"Closest rule: `{region.rule}` (precision {region.rule_precision:.0%}, "
+    st.markdown(f"Closest rule: {state.escape_markdown(region.rule)} "
+                f"(precision {region.rule_precision:.0%}, "
                 f"coverage {region.rule_coverage:.0%})")
 for contrast in region.contrasts:
-    st.markdown(f"- {contrast.text}")
+    st.markdown(f"- {state.escape_markdown(contrast.text)}")
 st.caption(SELECTION_CAVEAT)
 
 if shape is not None:
@@ -85,5 +86,6 @@ with st.form("save_selection", clear_on_submit=True):
     name = st.text_input("Name", placeholder=f"selection of {region.size} rows")
     if st.form_submit_button("Save as a region"):
         entry = save_user_region(state.project_dir(settings), region, name)
-        st.success(f"Saved as U{entry['id']} '{entry['name']}'. It is listed on the Regions "
+        st.success(f"Saved as U{entry['id']} '{state.escape_markdown(entry['name'])}'. It is "
+                   f"listed on the Regions "
                    f"page.")

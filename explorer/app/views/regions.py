@@ -40,9 +40,10 @@ for index, region in enumerate(analysis.regions):
     label = (f"R{region.id} · {region.size:,} rows · {region.error_rate:.0%} wrong vs "
              f"{region.baseline_error_rate:.0%} overall")
     with st.expander(label, expanded=index == 0):
-        st.markdown(f"**{region.description}**")
+        st.markdown(f"**{state.escape_markdown(region.description)}**")
         if region.rule:
-            st.markdown(f"Rule: `{region.rule}` (precision {region.rule_precision:.0%}, "
+            st.markdown(f"Rule: {state.escape_markdown(region.rule)} "
+                        f"(precision {region.rule_precision:.0%}, "
                         f"coverage {region.rule_coverage:.0%})")
         else:
             st.markdown("No simple rule fits this region; see the example rows.")
@@ -50,13 +51,15 @@ for index, region in enumerate(analysis.regions):
             more = (f" About {region.suggested_rows:,} more labelled rows are suggested."
                     if region.suggested_rows else "")
             st.warning(f"**{DIAGNOSIS_TITLES.get(region.diagnosis, region.diagnosis)}.**{more}"
-                       + (f"\n\n{region.evidence}" if region.evidence else ""))
+                       + (f"\n\n{state.escape_markdown(region.evidence)}"
+                          if region.evidence else ""))
         if region.contrasts:
             st.markdown("**What sets it apart**\n" + "\n".join(
-                f"- {c.text}" for c in region.contrasts))
+                f"- {state.escape_markdown(c.text)}" for c in region.contrasts))
         if region.confusions:
             st.markdown("**Most common mistakes:** " + "; ".join(
-                f"true {t} predicted as {p} ({n})" for t, p, n in region.confusions))
+                f"true {state.escape_markdown(t)} predicted as {state.escape_markdown(p)} "
+                f"({n})" for t, p, n in region.confusions))
         if region.group_shares:
             st.plotly_chart(charts.group_share_figure(region), config={"displaylogo": False},
                             key=f"groups-{region.id}")
