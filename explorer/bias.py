@@ -23,7 +23,7 @@ design put every left-out row into the pool; they made up 16% of it, random rows
 dozens of them, and over 10 seeds targeted collection beat random in too few to show.) In
 the natural pool the under-covered rows are about 7%, so a random budget of 300 brings about
 20 of them; the suggestion engine, which labels first the rows that look like the audit
-set's failures, brings 80-140 (``python -m benchmarks bias``).
+set's failures, brought 56-129 in 9 of 10 seeds (``python -m benchmarks bias``).
 
 Examples
 --------
