@@ -27,7 +27,6 @@ from explorer.regions import find_regions
 from explorer.rules import RuleFeatures
 from explorer.shapes import SHAPE_KINDS, make_shapes
 from explorer.stats import jaccard
-from explorer.types import DataMap
 
 RESULTS = Path(__file__).resolve().parent / "results"
 TOP = 5
@@ -39,11 +38,7 @@ def search(n_rows: int, kinds, seed: int):
     data = make_shapes(n_rows, kinds, seed=seed)
     schema = infer_schema(data.frame, target=data.target, prediction=data.prediction)
     predictions = model.honest_predictions(data.frame, schema, seed=seed)
-    space = embed.ModelSpace(schema.numeric, schema.categorical, schema.embedding)
-    encoded = space.fit_transform(data.frame[list(schema.features)])
-    matrix = embed.ModelSpace.with_predictions(encoded, predictions)
-    data_map = DataMap(coords=matrix[:, :2], model_space=matrix, n_fitted=n_rows,
-                       from_cache=False, encoder=space)
+    data_map = embed.model_space_only(data.frame, schema, predictions)
     started = time.perf_counter()
     found = find_regions(data_map, predictions.is_error,
                          RuleFeatures.from_frame(data.frame, schema), seed=seed)

@@ -45,7 +45,7 @@ from .files import replace_atomically
 from .types import DataMap, Predictions
 
 __all__ = ["ModelSpace", "UmapMap", "build_map", "default_cache_dir", "input_space",
-           "pack_islands", "place_points"]
+           "model_space_only", "pack_islands", "place_points"]
 
 MAP_VERSION = 2
 """Part of every cache key: bumped when the same inputs would give a different map (2: islands
@@ -194,6 +194,19 @@ class ModelSpace(TransformerMixin, BaseEstimator):
                                 else predicted_values, dtype=float)
             block = ((values - values.mean()) / (values.std() or 1.0))[:, None]
         return np.hstack([encoded, PREDICTION_WEIGHT * block]).astype(np.float32)
+
+
+def model_space_only(frame: pd.DataFrame, schema: Schema, predictions: Predictions) -> DataMap:
+    """The model's space of ``frame`` with placeholder 2-D coordinates, without UMAP.
+
+    The region search's default finders never read the map, so tests and benchmarks that
+    run the search on many tables skip the fit; the coordinates are the first two columns.
+    """
+    space = ModelSpace(schema.numeric, schema.categorical, schema.embedding)
+    matrix = ModelSpace.with_predictions(space.fit_transform(frame[list(schema.features)]),
+                                         predictions)
+    return DataMap(coords=matrix[:, :2], model_space=matrix, n_fitted=len(frame),
+                   from_cache=False, encoder=space)
 
 
 def input_space(data_map: DataMap) -> np.ndarray:

@@ -22,7 +22,6 @@ from explorer.data import infer_schema
 from explorer.datasets import PLANTED_KINDS, make_planted
 from explorer.errors import ParameterError
 from explorer.rules import RuleFeatures
-from explorer.types import DataMap
 
 INPUTS_SCRIPT = """
 import json, sys
@@ -40,11 +39,7 @@ def search_inputs(kinds, n_rows: int, seed: int):
     schema = infer_schema(data.frame, target=data.target, prediction="prediction",
                           groups=data.groups)
     predictions = model.honest_predictions(data.frame, schema, seed=seed)
-    space = embed.ModelSpace(schema.numeric, schema.categorical, schema.embedding)
-    encoded = space.fit_transform(data.frame[list(schema.features)])
-    matrix = embed.ModelSpace.with_predictions(encoded, predictions)
-    data_map = DataMap(coords=matrix[:, :2], model_space=matrix, n_fitted=n_rows,
-                       from_cache=False, encoder=space)
+    data_map = embed.model_space_only(data.frame, schema, predictions)
     return data_map, predictions.is_error, RuleFeatures.from_frame(data.frame, schema), data
 
 
