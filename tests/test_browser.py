@@ -13,7 +13,6 @@ import os
 import shutil
 import socket
 import subprocess
-import sys
 import time
 import urllib.request
 from pathlib import Path
@@ -59,6 +58,7 @@ def server(tmp_path_factory, planted_data):
         if os.environ.get("CI"):
             pytest.fail(f"{CHROMIUM} is missing; CI must install the Debian chromium package.")
         pytest.skip(f"{CHROMIUM} is missing: apt-get install chromium chromium-driver")
+    from explorer import cli
     from explorer.app import state
 
     folder = tmp_path_factory.mktemp("browser-workspace")
@@ -74,12 +74,11 @@ def server(tmp_path_factory, planted_data):
     else:
         os.environ["EXPLORER_WORKSPACE_DIR"] = previous
     port = _free_port()
-    home = Path(state.__file__).parent / "Home.py"
+    # the command `explorer app` runs, with the app's own settings (no Deploy button, ...)
     process = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", str(home), "--server.headless", "true",
-         "--server.address", "127.0.0.1", "--server.port", str(port),
-         "--browser.gatherUsageStats", "false"], env=env, stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL)
+        cli.streamlit_command(["--server.headless", "true", "--server.address", "127.0.0.1",
+                               "--server.port", str(port)]),
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 60
