@@ -65,8 +65,8 @@ def read_file(path: Path, what: str, notes: list[str]) -> pd.DataFrame:
     if suffix != ".csv":
         if kind != "a Parquet file":
             raise DataError(f"The {what} file '{path}' is not a Parquet file"
-                            + (f": it starts like {kind}" if kind else "") + ". Export the "
-                            f"table as Parquet or CSV.")
+                            + (f": it starts like {kind}" if kind else "")
+                            + ". Export the table as Parquet or CSV.")
         return _parse(lambda: pd.read_parquet(path), path, what)
     if kind is not None:
         raise DataError(f"The {what} file '{path}' is not a CSV file: it starts like {kind}. "
