@@ -19,8 +19,9 @@ The two retrained models are scored on the *same* test rows, so they are compare
 an exact McNemar test on the group's test rows where exactly one of them errs, with an
 interval on the paired difference (:func:`explorer.stats.paired_comparison`). Nothing is
 canned: every sentence is formatted from this run's numbers, every heading follows what was
-measured, and when targeted collection does not beat the control the verdict says so. Pure: no printing, no files (the
-CLI and the app draw the result; :func:`demo_report_html` renders it as one page).
+measured, and when targeted collection does not beat the control the verdict says so.
+Pure: no printing, no files (the CLI and the app draw the result; :func:`demo_report_html`
+renders it as one page).
 """
 
 from __future__ import annotations

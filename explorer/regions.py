@@ -3,13 +3,14 @@
 The rows are split once, by the seed, into a *discovery* half and a *confirmation* half.
 Candidate finders (a registry, so new ones plug in by name) see only the discovery half's
 errors; each candidate is a membership rule over all rows. The default finders are tree
-nodes and one-condition slices on the columns, tails along the error direction, and
-two-column half-spaces (``pair_candidates``); the map finder is optional (see
-``OPTIONAL_FINDERS``). Every candidate is then tested on
-the confirmation half alone (one-sided binomial test against that half's error rate), and
-Benjamini-Hochberg controls the false discovery rate across all candidates. Errors that are
-uniform noise therefore give no region, whatever the finders propose. What follows the test
-(purity order, the residual tests between overlapping regions) only removes regions.
+nodes and one-condition slices on the columns, tails along the error direction, two-column
+half-spaces (``pair_candidates``) and balls around the hottest neighbourhoods of input space
+(``neighbourhood_candidates``); the map finder is optional (see ``OPTIONAL_FINDERS``). Every
+candidate is then tested on the confirmation half alone (one-sided binomial test against
+that half's error rate), and Benjamini-Hochberg controls the false discovery rate across all
+candidates. Errors that are uniform noise therefore give no region, whatever the finders
+propose. What follows the test (``_arranged``: nesting, overlaps, own rows) only removes
+regions or relates them as parent and child.
 
 A region is a place in *input* space: finders and the compactness check read the model's
 space without its prediction block. With the predicted label in it, even pure label noise

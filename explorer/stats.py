@@ -82,13 +82,15 @@ def newcombe_interval(errors_a: int, total_a: int, errors_b: int, total_b: int,
 class PairedComparison:
     """Two models' errors on the same rows.
 
-    For 0/1 errors the rates are error rates and ``only_first_wrong`` counts the rows only
-    the first model got wrong; for losses (:func:`paired_losses`) the rates are mean losses
-    and it counts the rows where the first model's loss is the higher. ``difference`` is ``error_rate_first - error_rate_second`` (positive: the second model
-    errs less), with Newcombe's 95% interval for paired proportions. ``p_value`` is the
-    exact two-sided McNemar test: under "neither model is better", each row where exactly
-    one of them errs is equally likely to be either's, so ``only_first_wrong`` is
-    Binomial(discordant, 1/2).
+    ``difference`` is ``error_rate_first - error_rate_second`` (positive: the second model
+    errs less). For 0/1 errors (:func:`paired_comparison`) the rates are error rates,
+    ``only_first_wrong`` counts the rows only the first model got wrong, the interval is
+    Newcombe's 95% interval for paired proportions and ``p_value`` the exact two-sided
+    McNemar test: under "neither model is better", each row where exactly one of them errs
+    is equally likely to be either's, so ``only_first_wrong`` is Binomial(discordant, 1/2).
+    For losses (:func:`paired_losses`) the rates are mean losses, ``only_first_wrong``
+    counts the rows where the first model's loss is the higher, the interval is a t interval
+    and the test the exact sign test.
     """
 
     rows: int

@@ -9,10 +9,10 @@ the budget are the current ones plus the regions of earlier iterations (*frozen*
 current out-of-fold error is still above the baseline: a region that improved stops
 passing a fresh significance test well before it stops being weak, and dropping it then
 would starve it. The budget is spread greedily by the marginal gain each region's fitted
-curve predicts (weighted by the region's share of the pool). Within a region, candidates
-whose nearest labelled rows erred most are taken first (a broad region often holds one
-failing pocket, and its rows are the ones the model needs), and near-duplicates of chosen
-rows are skipped. Budget no region can use
+curve predicts (weighted by the region's share of the pool). Within a region, the
+candidates a shallow model of the labelled rows' errors rates likeliest to be wrong are
+taken first (a broad region often holds one failing pocket, and its rows are the ones the
+model needs), and near-duplicates of chosen rows are skipped. Budget no region can use
 goes to the rows the model is least sure about. Selection reads the pool's features only,
 never a label column. Without a pool the suggestion is a *specification*: the rule, the
 example rows and the count.
@@ -111,7 +111,7 @@ def place_pool(pool: pd.DataFrame, frame: pd.DataFrame, schema: Schema,
 
 
 def estimate_error_risk(frame: pd.DataFrame, pool: pd.DataFrame, schema: Schema,
-                predictions: Predictions, seed: int) -> np.ndarray:
+                        predictions: Predictions, seed: int) -> np.ndarray:
     """P(the model errs) for each pool row, from a model of where the labelled rows erred."""
     is_error = np.asarray(predictions.is_error, dtype=int)
     if is_error.min() == is_error.max():
