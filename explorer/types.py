@@ -98,6 +98,10 @@ class Region:
     compactness: float
     excess_errors: float
     found_by: str = ""
+    kind: str = "error"
+    """``"error"``: the model errs here (tested on held-out rows); ``"coverage"``: new data
+    (the pool) is dense here and training thin (tested on held-out pool and training rows),
+    whatever the few training rows show."""
     parent: int | None = None
     """The id of the region this one is a hotter part of (tested against the rest of it)."""
     description: str = ""
