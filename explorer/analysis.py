@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from . import describe, embed, model, regions, suggest
-from .data import Schema, align_pool, finite_features, infer_schema, read_table
+from .data import Schema, align_pool, finite_features, infer_schema, labelled_rows, read_table
 from .errors import check_int
 from .rules import RuleFeatures
 from .types import DataMap, Predictions, Region
@@ -41,10 +41,14 @@ class Analysis:
     for other budgets or strategies reuse the curves instead of refitting them."""
     notes: list[str] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
+    source_rows: np.ndarray | None = None
+    """Each analysed row's 0-based position in the table as given (None: the same
+    positions); they differ once rows without a label or prediction were dropped."""
 
     @property
     def points(self) -> pd.DataFrame:
-        """One row per data row: position on the map, error, and region id (-1 = none)."""
+        """One row per data row: position on the map, error, region id (-1 = none), and its
+        position in the table as given (``source_row``)."""
         region_of = np.full(len(self.data), -1, dtype=int)
         for region in reversed(self.regions):  # the most important region wins an overlap
             region_of[region.rows] = region.id
@@ -54,6 +58,8 @@ class Analysis:
             "y": self.map.coords[:, 1],
             "error": self.predictions.error,
             "region": region_of,
+            "source_row": np.arange(len(self.data)) if self.source_rows is None
+            else self.source_rows,
         })
 
     def region(self, region_id: int) -> Region:
@@ -129,7 +135,8 @@ def analyze(data, target: str, prediction: str | None = None, probabilities=None
 
     read_notes: list[str] = []
     with stage("load", "Reading the data", 0.0):
-        frame = read_table(data, notes=read_notes)
+        frame, source_rows = labelled_rows(read_table(data, notes=read_notes), target=target,
+                                           prediction=prediction, notes=read_notes)
         schema = infer_schema(frame, target=target, prediction=prediction,
                               probabilities=probabilities, features=features,
                               embedding=embedding, groups=groups, task=task)
@@ -164,5 +171,5 @@ def analyze(data, target: str, prediction: str | None = None, probabilities=None
     return Analysis(data=frame, schema=schema, predictions=predictions, map=data_map,
                     regions=found, baseline_error_rate=float(predictions.is_error.mean()),
                     seed=seed, pool=pool_frame, collection_list=collection_list,
-                    diagnoses=diagnoses, notes=notes,
-                    timings=timings)
+                    diagnoses=diagnoses, notes=notes, timings=timings,
+                    source_rows=source_rows)
