@@ -11,7 +11,7 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 
-from . import describe, embed, model, regions, suggest
+from . import coverage, describe, embed, model, regions, suggest
 from .data import Schema, align_pool, finite_features, infer_schema, labelled_rows, read_table
 from .errors import check_int
 from .rules import RuleFeatures
@@ -157,6 +157,12 @@ def analyze(data, target: str, prediction: str | None = None, probabilities=None
     with stage("describe", "Describing the regions", 0.85):
         found = describe.describe_regions(search.regions, frame, schema, predictions, data_map,
                                           rule_features, seed=seed)
+    if pool_frame is not None:
+        with stage("coverage", "Looking for what the new data holds and training lacks", 0.88):
+            gaps = coverage.find_coverage_gaps(frame, pool_frame, schema, seed=seed,
+                                               alpha=alpha)
+            found += coverage.coverage_regions(
+                gaps, predictions.is_error, first_id=max((r.id for r in found), default=0) + 1)
     with stage("suggest", "Diagnosing the regions and choosing rows to label", 0.9):
         diagnoses, collection_list, _ = suggest.suggest_regions(
             found, frame, schema, predictions, data_map, pool=pool_frame, budget=budget,
