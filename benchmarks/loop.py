@@ -30,6 +30,7 @@ import pandas as pd
 from threadpoolctl import threadpool_limits
 
 import explorer
+from explorer.coverage import with_coverage_gaps
 from explorer.data import infer_schema
 from explorer.datasets import make_coverage_gap
 from explorer.model import baseline_model, encode_target, model_inputs
@@ -84,8 +85,9 @@ def _cell(strategy: str, budget: int, dataset, pool: pd.DataFrame, test: pd.Data
         elif strategy == "uncertainty":
             rows = _uncertain(schema, model, visible, available, budget, step_seed)
         else:
-            analysis = with_stable_ids(explorer.analyze(train, target="label", seed=step_seed),
-                                       frozen)
+            analysis = with_stable_ids(with_coverage_gaps(
+                explorer.analyze(train, target="label", seed=step_seed),
+                visible[available].reset_index(drop=True)), frozen)
             _, listing, _ = suggest_regions(analysis.regions, analysis.data, analysis.schema,
                                             analysis.predictions, analysis.map, pool=visible,
                                             budget=budget, seed=step_seed, available=available,

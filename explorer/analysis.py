@@ -159,10 +159,8 @@ def analyze(data, target: str, prediction: str | None = None, probabilities=None
                                           rule_features, seed=seed)
     if pool_frame is not None:
         with stage("coverage", "Looking for what the new data holds and training lacks", 0.88):
-            gaps = coverage.find_coverage_gaps(frame, pool_frame, schema, seed=seed,
-                                               alpha=alpha)
-            found += coverage.coverage_regions(
-                gaps, predictions.is_error, first_id=max((r.id for r in found), default=0) + 1)
+            found = coverage.add_coverage_gaps(found, frame, pool_frame, schema,
+                                               predictions.is_error, seed=seed, alpha=alpha)
     with stage("suggest", "Diagnosing the regions and choosing rows to label", 0.9):
         diagnoses, collection_list, _ = suggest.suggest_regions(
             found, frame, schema, predictions, data_map, pool=pool_frame, budget=budget,

@@ -16,6 +16,7 @@ discovery rate across candidates. A pool drawn like the training data gives no g
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
@@ -24,11 +25,13 @@ from scipy.stats import false_discovery_control
 from sklearn.tree import DecisionTreeClassifier
 
 from .data import Schema
+from .diagnose import diagnose_coverage_gap
 from .rules import Rule, RuleFeatures, node_members, node_rules
 from .stats import binomial_tail, wilson_interval
 from .types import Region
 
-__all__ = ["CoverageGap", "find_coverage_gaps", "coverage_regions", "rows_to_match_share"]
+__all__ = ["CoverageGap", "find_coverage_gaps", "coverage_regions", "add_coverage_gaps",
+           "with_coverage_gaps", "rows_to_match_share"]
 
 MIN_RATIO = 2.0
 """The null hypothesis of the test: the pool's share of a gap is at most twice training's.
@@ -170,3 +173,28 @@ def coverage_regions(gaps: list[CoverageGap], is_error: np.ndarray, *, first_id:
                          f"{seen}. About {missing:,} labelled rows would bring it to the new "
                          f"data's share.")))
     return regions
+
+
+def add_coverage_gaps(regions: list[Region], frame: pd.DataFrame, pool: pd.DataFrame,
+                      schema: Schema, is_error: np.ndarray, *, seed: int, alpha: float = 0.05
+                      ) -> list[Region]:
+    """``regions`` followed by the tested coverage gaps of ``pool``, numbered after them."""
+    gaps = find_coverage_gaps(frame, pool, schema, seed=seed, alpha=alpha)
+    return regions + coverage_regions(gaps, is_error,
+                                      first_id=max((r.id for r in regions), default=0) + 1)
+
+
+def with_coverage_gaps(analysis, pool: pd.DataFrame, *, alpha: float = 0.05):
+    """An :class:`~explorer.Analysis` made without a pool, with ``pool``'s gaps added.
+
+    The workspace analyses its grown training table alone and chooses rows from the pool
+    afterwards; this gives that loop the same gaps, diagnosed, that ``analyze(pool=...)``
+    finds. ``pool`` holds the rows still unlabelled, aligned to the analysis's schema.
+    """
+    regions = add_coverage_gaps(analysis.regions, analysis.data, pool, analysis.schema,
+                                analysis.predictions.is_error, seed=analysis.seed, alpha=alpha)
+    diagnoses = {g.id: diagnose_coverage_gap(g) for g in regions[len(analysis.regions):]}
+    gaps = [dataclasses.replace(g, diagnosis="collect", evidence=diagnoses[g.id].evidence)
+            for g in regions[len(analysis.regions):]]
+    return dataclasses.replace(analysis, regions=analysis.regions + gaps,
+                               diagnoses={**analysis.diagnoses, **diagnoses})

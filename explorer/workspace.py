@@ -38,6 +38,7 @@ import pandas as pd
 
 from . import suggest as suggest_stage
 from .analysis import Analysis, analyze
+from .coverage import with_coverage_gaps
 from .data import align_pool, infer_schema, label_key, read_table
 from .errors import IngestError, WorkspaceError, check_choice, check_int
 from .export import read_collection_csv, write_collection_csv
@@ -254,7 +255,8 @@ class Workspace:
     def _analyze(self) -> Analysis:
         """The analysis of the current training data (kept in memory per label count).
 
-        Its regions bear the names they had in the iterations recorded so far
+        With a pool, its coverage gaps against the rows still unlabelled are added. Its
+        regions bear the names they had in the iterations recorded so far
         (:func:`~explorer.frozen.with_stable_ids`); the records hold every name, rows and rule,
         so another process names the same regions alike.
         """
@@ -263,6 +265,10 @@ class Workspace:
             settings = self.settings
             analysis = analyze(self.training_data(), target=settings["target"],
                                groups=settings["groups"] or None, seed=settings["seed"])
+            if self.pool is not None:  # what the rows still unlabelled hold and training lacks
+                labelled = self.labels()["pool_row"].to_numpy(dtype=int)
+                analysis = with_coverage_gaps(
+                    analysis, self._visible_pool().drop(index=labelled).reset_index(drop=True))
             earlier = [f for record in self.iterations for f in _frozen(record)]
             self._analysis = (count, with_stable_ids(analysis, earlier))
         return self._analysis[1]
@@ -292,7 +298,8 @@ class Workspace:
                 "interval": _interval(analysis.predictions.error),
                 "groups": _group_rates(analysis.data, list(analysis.schema.groups),
                                        analysis.predictions.error),
-                "regions": [{"id": r.id, "size": r.size, "error_rate": r.error_rate,
+                "regions": [{"id": r.id, "kind": r.kind, "size": r.size,
+                             "error_rate": r.error_rate,
                              "rule": r.rule,
                              "conditions": Rule(r.rule_conditions).to_json(),
                              "description": r.description,

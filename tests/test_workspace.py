@@ -164,9 +164,10 @@ def _devices(n: int, seed: int, devices: list[str], shares: list[float]) -> pd.D
     return pd.DataFrame({"x1": x1, "x2": x2, "device": device, "label": label})
 
 
-def test_a_region_keeps_its_name_across_retrains_and_a_new_region_gets_a_new_one(tmp_path):
-    """Tablets err in every iteration; kiosks arrive with the second batch and err more.
-    Numbered by importance each time, tablets would become R2 once kiosks outrank them."""
+def test_a_region_keeps_its_name_across_retrains_and_a_gap_keeps_it_once_it_errs(tmp_path):
+    """Tablets err in every iteration; kiosks, which training lacks and the pool holds, are a
+    coverage gap until they arrive with the second batch and err more. Numbered by
+    importance each time, tablets would become R2 once kiosks outrank them."""
     data = _devices(600, 0, ["phone", "web", "tablet"], [0.45, 0.45, 0.1])
     pool = _devices(400, 1, ["phone", "web", "kiosk"], [0.3, 0.3, 0.4])
     ws = Workspace.create(tmp_path / "ws", data, target="label", pool=pool,
@@ -186,9 +187,11 @@ def test_a_region_keeps_its_name_across_retrains_and_a_new_region_gets_a_new_one
     third = Workspace.open(ws.path).retrain()  # another process: names come from the files
     tablet = named(first)["device = tablet"]
     assert named(second)["device = tablet"] == named(third)["device = tablet"] == tablet
-    used = {r["id"] for record in (first, second) for r in record["regions"]}
+    gap = next(r for r in first["regions"] if r["rule"] == "device = kiosk")
+    assert gap["kind"] == "coverage" and gap["size"] == 0
     assert third["regions"][0]["rule"] == "device = kiosk"  # it outranks the tablets
-    assert named(third)["device = kiosk"] == max(used) + 1
+    assert third["regions"][0]["kind"] == "error"
+    assert named(third)["device = kiosk"] == gap["id"], "the same place keeps its name"
     again = Workspace.open(ws.path)._analyze()  # the newest iteration, analysed afresh
     assert [r.id for r in again.regions] == [r["id"] for r in third["regions"]]
     points = pd.read_csv(ws.path / "iterations" / "2" / "points.csv")
