@@ -10,7 +10,7 @@ import streamlit as st
 
 from explorer.app import state
 from explorer.diagnose import DIAGNOSIS_TITLES
-from explorer.suggest import instructions_sheet
+from explorer.annotate import instructions_sheet
 
 
 settings, analysis = state.analysis_page("Collect")
