@@ -22,7 +22,7 @@ from .errors import DataError, IngestError
 from .files import plain
 from .suggest import OWN_COLUMNS
 
-__all__ = ["read_label_guide", "check_label_guide", "instructions_sheet", "label_studio_tasks",
+__all__ = ["read_label_guide", "parse_label_guide", "check_label_guide", "instructions_sheet", "label_studio_tasks",
            "label_studio_config", "read_label_studio_export", "NO_DEFINITION"]
 
 NO_DEFINITION = "(definition to be written by the data owner)"
@@ -34,12 +34,10 @@ FEATURES_FIELD = "features"
 
 
 def read_label_guide(path, schema: Schema | None = None) -> dict[str, str]:
-    """Read the data owner's definition of each label from ``path``.
+    """Read the data owner's definition of each label from a file (``--label-guide``).
 
-    The file is either a JSON object ``{"label": "definition", ...}`` or text with one
-    ``label: definition`` line per label (blank lines and lines starting with ``#`` are
-    skipped). With ``schema``, every label must be one of the target's classes
-    (:func:`check_label_guide`); the workspace checks it against its own schema.
+    The file is either a JSON object ``{"label": "definition", ...}`` (``.json``) or text
+    with one ``label: definition`` line per label; see :func:`parse_label_guide`.
     """
     path = Path(path)
     try:
@@ -47,15 +45,27 @@ def read_label_guide(path, schema: Schema | None = None) -> dict[str, str]:
     except (OSError, UnicodeDecodeError) as exc:
         raise DataError(f"Could not read the label guide '{path}': {exc}. Give a UTF-8 text "
                         f"file with one 'label: definition' line per label.") from None
-    if path.suffix.lower() == ".json":
+    return parse_label_guide(text, schema, where=f" '{path}'",
+                             as_json=path.suffix.lower() == ".json")
+
+
+def parse_label_guide(text: str, schema: Schema | None = None, *, where: str = "",
+                      as_json: bool = False) -> dict[str, str]:
+    """The label guide in ``text``: ``label: definition`` lines (blank lines, lines starting
+    with ``#`` and labels left without a definition are skipped), or a JSON object.
+
+    With ``schema``, every label must be one of the target's classes
+    (:func:`check_label_guide`); the workspace checks it against its own schema.
+    """
+    if as_json:
         try:
             entries = json.loads(text)
         except ValueError as exc:
-            raise DataError(f"The label guide '{path}' is not valid JSON ({exc}); write an "
+            raise DataError(f"The label guide{where} is not valid JSON ({exc}); write an "
                             f"object such as {{\"spam\": \"unsolicited advertising\"}}.") \
                 from None
         if not isinstance(entries, dict):
-            raise DataError(f"The label guide '{path}' holds a JSON {type(entries).__name__}; "
+            raise DataError(f"The label guide{where} holds a JSON {type(entries).__name__}; "
                             f"it must be an object mapping each label to its definition.")
     else:
         entries = {}
@@ -64,11 +74,12 @@ def read_label_guide(path, schema: Schema | None = None) -> dict[str, str]:
                 continue
             label, colon, definition = line.partition(":")
             if not colon:
-                raise DataError(f"Line {number} of the label guide '{path}' has no colon: "
+                raise DataError(f"Line {number} of the label guide{where} has no colon: "
                                 f"{line.strip()!r}. Write 'label: definition'.")
-            entries[label.strip()] = definition.strip()
+            if definition.strip():
+                entries[label.strip()] = definition.strip()
     entries = {str(k): str(v) for k, v in entries.items()}
-    return entries if schema is None else check_label_guide(entries, schema, f" '{path}'")
+    return entries if schema is None else check_label_guide(entries, schema, where)
 
 
 def check_label_guide(guide: dict, schema: Schema, where: str = "") -> dict[str, str]:

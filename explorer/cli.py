@@ -166,7 +166,8 @@ def _run_analyze(args, out: TextIO, err: TextIO) -> int:
                        embedding=args.embedding, groups=groups, pool=args.pool,
                        seed=args.seed, budget=args.budget, task=args.task, alpha=args.alpha,
                        progress=progress)
-    folder = analysis.save(args.out)
+    title = dataset.title if dataset is not None else Path(args.data).name
+    folder = analysis.save(args.out, title=title)
     _write_summary(analysis, folder, args.alpha, out)
     return 0
 

@@ -445,8 +445,8 @@ class Workspace:
         listing = read_collection_csv(path)
         listing["label"] = self.pool[hidden].to_numpy()[listing["row"].to_numpy(dtype=int)]
         report = self.ingest(listing)
-        return replace(report, source=f"simulated annotator ({path.parent.name}/"
-                                                  f"{path.name}, column '{hidden}')")
+        return replace(report, source=f"simulated annotator (the list of iteration "
+                                      f"{path.parent.name}, column '{hidden}')")
 
     def status(self) -> dict:
         """Iterations, labels so far, and the per-region trend of every comparison."""
