@@ -63,30 +63,8 @@ mode = state.remembered(right.radio, "map_mode", "A new pick on the map", MODES,
 selected = np.asarray(st.session_state.get(SELECTED, []), dtype=np.int64)
 if len(selected) and selected.max() >= len(analysis.data):  # another table's selection
     selected = np.array([], dtype=np.int64)
-figure = charts.map_figure(analysis, color_by=color_by, max_points=MAX_DRAWN,
-                           selected_region=focus, highlight=selected)
-figure.update_layout(height=600)
-if len(analysis.data) > MAX_DRAWN:
-    st.info(f"The map draws {MAX_DRAWN:,} of {len(analysis.data):,} points so the browser "
-            f"stays responsive (every region member and every error first). This thins the "
-            f"picture only: a box or lasso selects every row inside it, drawn or not.")
-event = st.plotly_chart(figure, key=CHART_KEY, on_select="rerun",
-                        selection_mode=("points", "box", "lasso"),
-                        config={"displaylogo": False})
-
-if focus is not None:
-    region = regions[focus]
-    on_map = map_compactness(region, analysis.map.coords, analysis.seed)
-    share = region.size / len(analysis.data)
-    st.markdown(
-        f"**R{focus}** is a place in the model's *input* space "
-        f"({len(analysis.schema.features)} {state.plural(len(analysis.schema.features), 'column')});"
-        f" the map squeezes that space into two dimensions, so its rows may land in several "
-        f"spots. On this map {on_map:.0%} of its rows' nearest neighbours are members "
-        f"({region.compactness:.0%} in input space; {share:.0%} if they were spread at "
-        f"random).")
-
-pick = event["selection"] if event else None
+# The chart's last pick, read before the chart is drawn so the figure can ring it at once.
+pick = (st.session_state.get(CHART_KEY) or {}).get("selection")
 if pick and (pick.get("box") or pick.get("lasso") or pick.get("points")):
     shapes = bool(pick.get("box") or pick.get("lasso"))
     picked = (rows_in_shapes(analysis.map.coords, pick.get("box", []), pick.get("lasso", []))
@@ -98,9 +76,31 @@ if pick and (pick.get("box") or pick.get("lasso") or pick.get("points")):
         st.session_state[LAST_PICK] = signature
         selected = combine(selected, picked, mode)
         st.session_state[SELECTED] = selected.tolist()
-        st.rerun()  # redraw the map with the selection marked
 else:
     st.session_state[LAST_PICK] = None  # a new figure starts without a pick
+
+figure = charts.map_figure(analysis, color_by=color_by, max_points=MAX_DRAWN,
+                           selected_region=focus, highlight=selected)
+figure.update_layout(height=600)
+if len(analysis.data) > MAX_DRAWN:
+    st.info(f"The map draws {MAX_DRAWN:,} of {len(analysis.data):,} points so the browser "
+            f"stays responsive (every region member and every error first). This thins the "
+            f"picture only: a box or lasso selects every row inside it, drawn or not.")
+st.plotly_chart(figure, key=CHART_KEY, on_select="rerun",
+                selection_mode=("points", "box", "lasso"), config={"displaylogo": False})
+
+if focus is not None:
+    region = regions[focus]
+    on_map = map_compactness(region, analysis.map.coords, analysis.seed)
+    share = region.size / len(analysis.data)
+    width = len(analysis.schema.features)
+    st.markdown(
+        f"**R{focus}** is a place in the model's *input* space ({width} "
+        f"{state.plural(width, 'column')}); the map squeezes that space into two dimensions, "
+        f"so its rows may land in several spots. On this map {on_map:.0%} of its rows' "
+        f"nearest neighbours are members ({region.compactness:.0%} in input space; "
+        f"{share:.0%} if they were spread at random).")
+
 st.caption("Hover a point to see its row. Drag a box or a lasso (toolbar, top right) to "
            "select rows, or click one point; the selection stays when you change the "
            "colouring or the page.")
