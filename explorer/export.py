@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 import plotly.io as pio
 
-from . import charts
+from . import annotate, charts
 from .errors import ExplorerError
 from .files import json_text, plain, write_text_atomically
 from .diagnose import advice_title
@@ -27,6 +27,9 @@ __all__ = ["save_analysis", "output_names", "regions_to_dict", "write_collection
            "render_report", "FORMAT_VERSION"]
 
 FORMAT_VERSION = 1
+ANNOTATOR_FILES = ("collection_list.csv", "instructions.md", "label_studio_tasks.json",
+                   "label_studio_config.xml")
+"""Written with a pool: the list, its instructions and the same rows as Label Studio tasks."""
 REPORT_MAX_POINTS = 10_000
 """Points of the report's map: plotly.js inlined (for offline use) is ~4.8 MB already, and
 10,000 points add ~0.4 MB while still showing every region's shape."""
@@ -48,7 +51,7 @@ CSV_ENCODING = "utf-8-sig"
 def output_names(analysis) -> list[str]:
     """The file names :func:`save_analysis` writes for this analysis."""
     names = ["regions.json", "points.csv", "report.html"]
-    return names + (["collection_list.csv"] if analysis.collection_list is not None else [])
+    return names + (list(ANNOTATOR_FILES) if analysis.collection_list is not None else [])
 
 
 def save_analysis(analysis, out_dir: Path, *, title: str | None = None) -> Path:
@@ -62,11 +65,18 @@ def save_analysis(analysis, out_dir: Path, *, title: str | None = None) -> Path:
         out_dir.mkdir(parents=True, exist_ok=True)
         write_text_atomically(out_dir / "regions.json", json_text(regions_to_dict(analysis)))
         write_text_atomically(out_dir / "points.csv", analysis.points.to_csv(index=False))
-        collection = out_dir / "collection_list.csv"
-        if analysis.collection_list is not None:
-            write_collection_csv(analysis.collection_list, collection)
+        listing = analysis.collection_list
+        if listing is not None:
+            write_collection_csv(listing, out_dir / "collection_list.csv")
+            write_text_atomically(out_dir / "instructions.md",
+                                  annotate.instructions_sheet(analysis.schema, listing))
+            write_text_atomically(out_dir / "label_studio_tasks.json",
+                                  json_text(annotate.label_studio_tasks(listing)))
+            write_text_atomically(out_dir / "label_studio_config.xml",
+                                  annotate.label_studio_config(analysis.schema))
         else:  # a list left by an earlier run with a pool would point at other regions
-            collection.unlink(missing_ok=True)
+            for name in ANNOTATOR_FILES:
+                (out_dir / name).unlink(missing_ok=True)
         write_text_atomically(out_dir / "report.html", render_report(analysis, title=title))
     except OSError as exc:
         raise ExplorerError(f"Could not write the results to '{out_dir}': "

@@ -74,10 +74,13 @@ class IngestReport:
                 + len(self.rejected))
 
     def summary(self) -> str:
-        return (f"{self.lines} line(s) of {self.source}: {len(self.accepted)} label(s) "
-                f"accepted, {self.unchanged} already recorded, {len(self.repeated)} repeating "
-                f"an earlier line (recorded once), {self.skipped} left empty, "
-                f"{len(self.rejected)} rejected.")
+        def count(n: int, word: str) -> str:  # "1 line", "2 lines": never "line(s)"
+            return f"{n:,} {word}{'' if n == 1 else 's'}"
+
+        return (f"{count(self.lines, 'line')} of {self.source}: "
+                f"{count(len(self.accepted), 'label')} accepted, {self.unchanged:,} already "
+                f"recorded, {len(self.repeated):,} repeating an earlier line (recorded once), "
+                f"{self.skipped:,} left empty, {len(self.rejected):,} rejected.")
 
 
 class Workspace:

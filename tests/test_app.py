@@ -268,7 +268,7 @@ def test_loop_suggests_simulates_retrains_and_compares(workspace, gap_settings):
                for m in at.markdown)
     next(b for b in at.button if b.label.startswith("Simulate the annotator")).click().run()
     assert not at.exception, [e.value for e in at.exception]
-    assert state.escape_markdown("60 label(s) accepted") in at.success[0].value
+    assert state.escape_markdown("60 labels accepted") in at.success[0].value
     counters = {m.label: m.value for m in at.metric}  # drawn after the step, not before
     assert counters["Labels recorded"] == "60" and counters["Retrains"] == "1"
     ws = state.workspace(gap_settings)

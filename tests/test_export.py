@@ -19,8 +19,8 @@ from hypothesis import strategies as st
 from explorer import charts
 from explorer.errors import ExplorerError, ParameterError
 from explorer.diagnose import advice_title
-from explorer.export import (read_collection_csv, regions_to_dict, render_report, save_analysis,
-                             write_collection_csv)
+from explorer.export import (output_names, read_collection_csv, regions_to_dict, render_report,
+                             save_analysis, write_collection_csv)
 
 from conftest import HOSTILE, make_tiny_analysis
 
@@ -76,8 +76,14 @@ def test_collection_list_written_only_with_a_pool(tmp_path, tiny_analysis):
     tiny_analysis.collection_list = pd.DataFrame({"row": [3, 1], "region": [0, 0],
                                                   "priority": [1.0, 0.5],
                                                   "reason": ["=cmd|' /C calc'!A0", "ok"],
+                                                  "region_name": ["R0", "R0"],
+                                                  "region_rule": ["x1 > 1", "x1 > 1"],
                                                   "label": [None, None]})
     out = save_analysis(tiny_analysis, tmp_path)
+    assert {p.name for p in out.iterdir()} >= set(output_names(tiny_analysis))
+    assert "R0: `x1 > 1` - 2 rows" in (out / "instructions.md").read_text(encoding="utf-8")
+    tasks = json.loads((out / "label_studio_tasks.json").read_text(encoding="utf-8"))
+    assert [t["data"]["row"] for t in tasks] == [3, 1]
     raw = (out / "collection_list.csv").read_bytes()
     assert raw.startswith(b"\xef\xbb\xbf")  # the BOM Excel needs to see UTF-8
     assert b",'=cmd" in raw
@@ -88,8 +94,10 @@ def test_collection_list_written_only_with_a_pool(tmp_path, tiny_analysis):
 
 def test_stale_collection_list_is_removed(tmp_path, tiny_analysis):
     (tmp_path / "collection_list.csv").write_text("row\n1\n")
+    (tmp_path / "label_studio_tasks.json").write_text("[]")
     save_analysis(tiny_analysis, tmp_path)
     assert not (tmp_path / "collection_list.csv").exists()
+    assert not (tmp_path / "label_studio_tasks.json").exists()
     assert not list(tmp_path.glob(".*"))  # no temporary files left behind
 
 
