@@ -22,7 +22,8 @@ from .errors import DataError, IngestError
 from .files import plain
 from .suggest import OWN_COLUMNS
 
-__all__ = ["read_label_guide", "parse_label_guide", "check_label_guide", "instructions_sheet", "label_studio_tasks",
+__all__ = ["read_label_guide", "parse_label_guide", "check_label_guide", "instructions_sheet",
+           "label_studio_tasks",
            "label_studio_config", "read_label_studio_export", "NO_DEFINITION"]
 
 NO_DEFINITION = "(definition to be written by the data owner)"

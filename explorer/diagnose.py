@@ -28,7 +28,8 @@ from .model import baseline_model, encode_target, model_inputs
 from .regions import MIN_LIFT
 from .types import Predictions, Region
 
-__all__ = ["DIAGNOSIS_TITLES", "advice_title", "FIRST_BATCH", "Diagnosis", "diagnose_region", "learning_curve",
+__all__ = ["DIAGNOSIS_TITLES", "advice_title", "FIRST_BATCH", "Diagnosis", "diagnose_region",
+           "learning_curve",
            "nearest_neighbours", "NEIGHBOURS", "CURVE_FOLDS"]
 
 DIAGNOSIS_TITLES = {

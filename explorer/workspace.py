@@ -424,10 +424,11 @@ class Workspace:
         """Validate a labelled collection list and record its new labels.
 
         Accepts a path (.csv as written by the list, .parquet, or .json: a Label Studio export
-        of the list's tasks) or a DataFrame with ``row`` and ``label`` columns. Rejected with a reason: unknown pool rows, labels outside the
-        class set, conflicting duplicates, rows whose pool columns were edited, and rows that
-        already carry another label (a recorded label is never overwritten). Ingesting the
-        same file twice records nothing the second time.
+        of the list's tasks) or a DataFrame with ``row`` and ``label`` columns. Rejected with
+        a reason: unknown pool rows, labels outside the class set, conflicting duplicates,
+        rows whose pool columns were edited, and rows that already carry another label (a
+        recorded label is never overwritten). Ingesting the same file twice records nothing
+        the second time.
         """
         frame, name, digest = _read_labelled(source)
         with self._lock():
