@@ -69,11 +69,12 @@ class Analysis:
         raise KeyError(f"No region {region_id}; the regions are "
                        f"{[r.id for r in self.regions]}.")
 
-    def save(self, out_dir) -> Path:
-        """Write regions.json, points.csv, report.html (and collection_list.csv) to out_dir."""
+    def save(self, out_dir, *, title: str | None = None) -> Path:
+        """Write regions.json, points.csv, report.html (and collection_list.csv) to out_dir;
+        ``title`` names the data at the top of the report."""
         from .export import save_analysis
 
-        return save_analysis(self, Path(out_dir))
+        return save_analysis(self, Path(out_dir), title=title)
 
 
 def _no_progress(message: str, fraction: float) -> None:

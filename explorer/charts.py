@@ -17,13 +17,17 @@ from scipy.spatial import ConvexHull, QhullError
 
 from .errors import ParameterError, check_int
 
-__all__ = ["map_figure", "region_error_figure", "group_share_figure", "color_options",
+__all__ = ["map_figure", "drawn_rows", "region_error_figure", "group_share_figure", "color_options",
+           "COLUMN_PREFIX",
            "group_error_figure", "group_representation_figure"]
 
 MAX_CATEGORIES = 20
 """A categorical colouring shows this many most frequent values; the rest become 'other'."""
 
 _GREY = "#c4c9d0"
+_FADED = "rgba(196,201,208,0.35)"
+"""Rows outside a region shown alone: visible as context, never mistaken for members."""
+COLUMN_PREFIX = "column:"
 _RED = "#d6336c"
 _PALETTE = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2",
             "#7f7f7f", "#bcbd22", "#17becf", "#393b79", "#637939", "#8c6d31", "#843c39",
@@ -33,15 +37,19 @@ _LAYOUT = dict(template="plotly_white", margin=dict(l=40, r=20, t=60, b=40),
 
 
 def color_options(analysis) -> list[str]:
-    """Return the values ``map_figure`` accepts for ``color_by``, built-ins first."""
+    """Return the values ``map_figure`` accepts for ``color_by``, built-ins first.
+
+    A data column is offered as ``column:NAME``, so a user's column called ``region`` or
+    ``error`` is a choice of its own, never hidden behind the built-in of that name.
+    """
     options = ["error", "region"]
     if analysis.predictions.probabilities is not None:
         options.append("confidence")
-    return options + [c for c in analysis.data.columns if c not in options]
+    return options + [f"{COLUMN_PREFIX}{c}" for c in analysis.data.columns]
 
 
 def map_figure(analysis, color_by: str = "error", *, max_points: int = 50_000,
-               selected_region: int | None = None) -> go.Figure:
+               selected_region: int | None = None, highlight=None) -> go.Figure:
     """Draw the 2-D map of every row, coloured by error, region, confidence or a column.
 
     Parameters
@@ -50,48 +58,94 @@ def map_figure(analysis, color_by: str = "error", *, max_points: int = 50_000,
         The run to draw.
     color_by : str
         ``"error"`` (wrong vs right, or the per-row loss for regression), ``"region"``,
-        ``"confidence"`` (highest class probability, when probabilities exist) or any column
-        of ``analysis.data`` (numeric columns get a continuous scale, others one colour per
-        value).
+        ``"confidence"`` (highest class probability, when probabilities exist) or
+        ``"column:NAME"`` for a column of ``analysis.data`` (numeric columns get a
+        continuous scale, others one colour per value); see :func:`color_options`.
     max_points : int
-        Browsers slow down past tens of thousands of WebGL points, so larger maps are
-        thinned for drawing only: region members and errors are kept first, the rest are
-        sampled with the analysis seed, and the title says how many points are shown.
+        Browsers slow down past tens of thousands of WebGL points, and every drawn point
+        is sent to the browser, so larger maps are thinned for drawing only: region members
+        and errors are kept first, the rest are sampled with the analysis seed, and the
+        title says how many points are shown.
     selected_region : int, optional
-        This region's outline (convex hull of its members) is drawn bold.
+        Show this region alone: its members coloured, every other row grey, its outline
+        (the convex hull of its members) drawn and only its label shown.
+    highlight : array of int, optional
+        Row positions to ring in black (a person's selection), those among the drawn points.
+
+    Each point carries its row position as ``customdata[0]`` and ``true -> predicted`` (and
+    its region) as ``text``: numbers travel to the browser as compact binary arrays, so a
+    100,000-row map stays a few megabytes at most.
     """
-    max_points = check_int(max_points, name="max_points", owner="map_figure", low=1)
     points = analysis.points
-    is_error = np.asarray(analysis.predictions.is_error, dtype=bool)
-    keep = _thin((points["region"].to_numpy() != -1) | is_error, max_points, analysis.seed)
+    keep = drawn_rows(analysis, max_points)
     values, continuous, label = _color_values(analysis, color_by)
-    customdata = _hover_data(analysis, points)[keep]
-    x, y = points["x"].to_numpy()[keep], points["y"].to_numpy()[keep]
+    rows = points["row"].to_numpy().astype(np.int32)[keep].reshape(-1, 1)
+    text = _hover_text(analysis, points)[keep]
+    x = points["x"].to_numpy(dtype=np.float32)[keep]
+    y = points["y"].to_numpy(dtype=np.float32)[keep]
     size = 4 if len(keep) > 5_000 else 6
-    hover = ("row %{customdata[0]}<br>label %{customdata[1]}<br>predicted %{customdata[2]}"
-             "<br>region %{customdata[3]}<br>" + label + " %{customdata[4]}<extra></extra>")
-    customdata = np.column_stack([customdata, _as_text(values[keep])])
+    value_hover = "%{marker.color:.3g}" if continuous else "%{fullData.name}"
+    hover = ("row %{customdata[0]}<br>true → predicted: %{text}<br>" + label + ": "
+             + value_hover + "<extra></extra>")
+    focus = np.ones(len(keep), dtype=bool)
     fig = go.Figure()
+    if selected_region is not None:
+        members = np.zeros(len(points), dtype=bool)
+        members[np.asarray(_region_by_id(analysis, selected_region).rows, dtype=int)] = True
+        focus = members[keep]
+        fig.add_trace(go.Scattergl(
+            x=x[~focus], y=y[~focus], mode="markers", name="other rows",
+            customdata=rows[~focus], text=text[~focus],
+            hovertemplate="row %{customdata[0]}<br>true → predicted: %{text}<extra></extra>",
+            marker=dict(size=size, color=_FADED)))
     if continuous:
         fig.add_trace(go.Scattergl(
-            x=x, y=y, mode="markers", customdata=customdata, hovertemplate=hover,
-            marker=dict(size=size, color=values[keep].astype(float), colorscale="Viridis",
-                        colorbar=dict(title=label)), showlegend=False))
+            x=x[focus], y=y[focus], mode="markers", customdata=rows[focus], text=text[focus],
+            hovertemplate=hover, showlegend=False,
+            marker=dict(size=size, color=values[keep][focus].astype(np.float32),
+                        colorscale="Viridis", colorbar=dict(title=label))))
     else:
         shown = values[keep]
         for index, category in enumerate(pd.unique(shown)):
-            mask = shown == category
-            fig.add_trace(go.Scattergl(
-                x=x[mask], y=y[mask], mode="markers", name=str(category),
-                customdata=customdata[mask], hovertemplate=hover,
-                marker=dict(size=size, color=_category_color(color_by, category, index))))
+            mask = (shown == category) & focus
+            if mask.any():
+                fig.add_trace(go.Scattergl(
+                    x=x[mask], y=y[mask], mode="markers", name=str(category),
+                    customdata=rows[mask], text=text[mask], hovertemplate=hover,
+                    marker=dict(size=size, color=_category_color(color_by, category, index))))
+    if highlight is not None and len(highlight):
+        ringed = np.isin(keep, np.asarray(highlight, dtype=np.int64))
+        fig.add_trace(go.Scattergl(
+            x=x[ringed], y=y[ringed], mode="markers", name="your selection",
+            customdata=rows[ringed], hoverinfo="skip",
+            marker=dict(size=size + 5, color="rgba(0,0,0,0)",
+                        line=dict(color="#111", width=1.5))))
     _draw_regions(fig, analysis, selected_region)
     title = f"Map of {len(points):,} rows, coloured by {label}"
+    if selected_region is not None:
+        title += f"; region R{selected_region} alone"
     if len(keep) < len(points):
         title += f" (showing {len(keep):,} of {len(points):,} points)"
     hidden = dict(showticklabels=False, showgrid=False, zeroline=False, title="")
     fig.update_layout(title=title, xaxis=hidden, yaxis=hidden, dragmode="lasso", **_LAYOUT)
     return fig
+
+
+def _region_by_id(analysis, region_id: int):
+    for region in analysis.regions:
+        if region.id == region_id:
+            return region
+    raise ParameterError(f"The 'selected_region' parameter of map_figure must be the id of "
+                         f"a region of this analysis, one of "
+                         f"{[r.id for r in analysis.regions]}. Got {region_id!r} instead.")
+
+
+def drawn_rows(analysis, max_points: int) -> np.ndarray:
+    """The sorted row positions :func:`map_figure` draws with this ``max_points``."""
+    max_points = check_int(max_points, name="max_points", owner="map_figure", low=1)
+    priority = (analysis.points["region"].to_numpy() != -1) | np.asarray(
+        analysis.predictions.is_error, dtype=bool)
+    return _thin(priority, max_points, analysis.seed)
 
 
 def _thin(priority: np.ndarray, max_points: int, seed: int) -> np.ndarray:
@@ -124,16 +178,17 @@ def _color_values(analysis, color_by: str) -> tuple[np.ndarray, bool, str]:
     if color_by == "confidence" and predictions.probabilities is not None:
         return np.asarray(predictions.probabilities, dtype=float).max(axis=1), True, \
             "confidence"
-    if color_by not in analysis.data.columns:
+    name = color_by[len(COLUMN_PREFIX):] if color_by.startswith(COLUMN_PREFIX) else None
+    if name not in analysis.data.columns:
         allowed = ", ".join(repr(c) for c in color_options(analysis)[:25])
         raise ParameterError(f"The 'color_by' parameter of map_figure must be one of "
                              f"{allowed}. Got {color_by!r} instead.")
-    column = analysis.data[color_by]
+    column = analysis.data[name]
     if pd.api.types.is_numeric_dtype(column) and not pd.api.types.is_bool_dtype(column):
-        return column.to_numpy(dtype=float, na_value=np.nan), True, color_by
+        return column.to_numpy(dtype=float, na_value=np.nan), True, name
     text = column.astype(object).where(column.notna(), "missing").astype(str)
     frequent = text.value_counts().index[:MAX_CATEGORIES]
-    return text.where(text.isin(frequent), "other").to_numpy(dtype=object), False, color_by
+    return text.where(text.isin(frequent), "other").to_numpy(dtype=object), False, name
 
 
 def _category_color(color_by: str, category, index: int) -> str:
@@ -144,15 +199,16 @@ def _category_color(color_by: str, category, index: int) -> str:
     return _PALETTE[index % len(_PALETTE)]
 
 
-def _hover_data(analysis, points: pd.DataFrame) -> np.ndarray:
-    """Columns: row position, true label, prediction, region (as display text)."""
+def _hover_text(analysis, points: pd.DataFrame) -> np.ndarray:
+    """``true -> predicted`` of every row, with its region when it has one (``1 → 0 · R2``).
+
+    Short on purpose: each drawn point's text is sent to the browser."""
     region = points["region"].to_numpy()
-    return np.column_stack([
-        points["row"].to_numpy(),
-        _as_text(analysis.data[analysis.schema.target].to_numpy()),
-        _as_text(np.asarray(analysis.predictions.predicted)),
-        np.where(region == -1, "none", region.astype(str)),
-    ]).astype(object)
+    true = _as_text(analysis.data[analysis.schema.target].to_numpy())
+    predicted = _as_text(np.asarray(analysis.predictions.predicted))
+    where = np.where(region == -1, "", " · R" + region.astype(str))
+    return np.char.add(np.char.add(np.char.add(true.astype(str), " → "),
+                                   predicted.astype(str)), where.astype(str)).astype(object)
 
 
 def _as_text(values: np.ndarray) -> np.ndarray:
@@ -163,9 +219,12 @@ def _as_text(values: np.ndarray) -> np.ndarray:
 
 
 def _draw_regions(fig: go.Figure, analysis, selected_region: int | None) -> None:
-    """Label every region with its id at its members' median; outline the selected one."""
+    """Label every region (or the selected one alone) with its id at its members' median;
+    outline the selected one."""
     coords = np.asarray(analysis.map.coords)
     for region in analysis.regions:
+        if selected_region is not None and region.id != selected_region:
+            continue  # a region shown alone: the other labels would point at grey rows
         members = coords[np.asarray(region.rows, dtype=int)]
         if len(members) == 0:
             continue

@@ -166,7 +166,8 @@ def _run_analyze(args, out: TextIO, err: TextIO) -> int:
                        embedding=args.embedding, groups=groups, pool=args.pool,
                        seed=args.seed, budget=args.budget, task=args.task, alpha=args.alpha,
                        progress=progress)
-    folder = analysis.save(args.out)
+    title = dataset.title if dataset is not None else Path(args.data).name
+    folder = analysis.save(args.out, title=title)
     _write_summary(analysis, folder, args.alpha, out)
     return 0
 
@@ -252,17 +253,25 @@ def _add_suggest(subparsers) -> None:
     parser.add_argument("--strategy", default="targeted",
                         choices=("targeted", "random", "uncertainty"),
                         help="targeted (default), random (the control) or uncertainty")
+    parser.add_argument("--label-guide", type=Path, metavar="FILE",
+                        help="what each label means, one 'label: definition' line per label "
+                             "(or a JSON object); kept for later iterations")
     parser.set_defaults(handler=_run_suggest)
 
 
 def _run_suggest(args, out: TextIO, err: TextIO) -> int:
     workspace = _workspace(args.dir)
-    listing = workspace.suggest(args.budget, args.strategy)
+    from .annotate import read_label_guide  # lazy, as every command: a fast --help
+
+    guide = read_label_guide(args.label_guide) if args.label_guide else None
+    listing = workspace.suggest(args.budget, args.strategy, label_guide=guide)
     path = workspace.latest_list()
-    counts = ", ".join(f"{'no region' if r == -1 else f'R{r}'}: {n}"
-                       for r, n in listing.groupby("region").size().items())
+    counts = ", ".join(f"{'no region' if name == 'none' else name}: {n}"
+                       for name, n in listing.groupby("region_name", sort=False).size().items())
     out.write(f"Wrote {len(listing)} rows ({counts}) to {path}\nInstructions for the "
-              f"annotators: {path.parent / 'instructions.md'}\n")
+              f"annotators: {path.parent / 'instructions.md'}\nThe same rows as Label Studio "
+              f"tasks: {path.parent / 'label_studio_tasks.json'} (labelling configuration: "
+              f"label_studio_config.xml); ingest its JSON export like the filled CSV.\n")
     for item in workspace.iterations[-1]["list"]["still_weak"]:
         # The evidence's first two sentences: which frozen region, and its error now.
         out.write(f"  R{item['id']}: {'. '.join(item['evidence'].split('. ')[:2])}.\n")

@@ -19,7 +19,7 @@ from .errors import DataError, SchemaMismatchError
 from .reader import read_file
 
 __all__ = ["Schema", "read_table", "labelled_rows", "infer_schema", "align_pool", "label_key",
-           "finite_features"]
+           "guess_target", "column_findings", "finite_features"]
 
 MIN_ROWS = 40
 """Fewer rows than this cannot hold a region that a test could confirm."""
@@ -424,3 +424,57 @@ def align_pool(pool: pd.DataFrame, frame: pd.DataFrame, schema: Schema,
     if extra:
         notes.append(f"The pool's column(s) {extra[:10]} are not in the data and are not used.")
     return pool
+
+
+TARGET_NAMES = ("label", "target", "class", "y", "outcome")
+"""Column names that say "I am the label", in the order a guess prefers them."""
+FEW_CLASSES = 10
+"""A target with more distinct values than this is worth a question before it is taken as
+classes: a count (``visits``) or a measurement is a common wrong guess."""
+
+
+def guess_target(frame: pd.DataFrame) -> tuple[str, str]:
+    """Return the column most likely to be the label, and why it was picked, in words.
+
+    A column named like a label (``label``, ``target``, ``class``, ``y``, ``outcome``, any
+    case) wins; else the last column, the usual place, with a reason that says so.
+    """
+    by_lower = {str(c).lower(): str(c) for c in frame.columns}
+    for name in TARGET_NAMES:
+        if name in by_lower:
+            return by_lower[name], f"it is called '{by_lower[name]}'"
+    last = str(frame.columns[-1])
+    return last, (f"it is the last column (no column is called "
+                  f"{', '.join(TARGET_NAMES[:-1])} or {TARGET_NAMES[-1]})")
+
+
+def column_findings(frame: pd.DataFrame, target: str, prediction: str | None = None
+                    ) -> tuple[str | None, list[str]]:
+    """Check a choice of target and prediction before any work is spent on it.
+
+    Returns the problem that stops the analysis (the :class:`DataError` of
+    :func:`infer_schema`, whose message says the fix), or None, and the questions worth
+    asking a person in plain words (a file read as one column, a label with many values).
+    """
+    questions = []
+    if frame.shape[1] == 1:
+        name = str(frame.columns[0])
+        seen = [s for s in ";|\t," if s in name]
+        questions.append(f"The file was read as one column only ('{name[:60]}'). "
+                         + (f"Is its separator '{seen[0]}'? Save it with commas, or check "
+                            f"the file's export settings." if seen else
+                            "A table needs a label column and at least one feature column."))
+    if target in frame.columns:
+        column = frame[target]
+        distinct = column.nunique(dropna=True)
+        if pd.api.types.is_numeric_dtype(column) and not pd.api.types.is_bool_dtype(column) \
+                and distinct > FEW_CLASSES:
+            treated = ("a number to predict (regression)" if _infer_task(column) == "regression"
+                       else f"{distinct} classes")
+            questions.append(f"'{target}' has {distinct} different values: is it your label? "
+                             f"It would be treated as {treated}.")
+    try:
+        infer_schema(frame, target=target, prediction=prediction)
+    except DataError as exc:
+        return str(exc), questions
+    return None, questions

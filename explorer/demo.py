@@ -307,7 +307,7 @@ def _step_regions(split: BiasedSplit, analysis: Analysis) -> DemoStep:
     overlap = region_overlap(analysis)
     mine = overlap[(overlap["column"] == split.group_column)
                    & (overlap["value"] == split.group_value)]
-    figure = charts.map_figure(analysis, color_by=split.group_column)
+    figure = charts.map_figure(analysis, color_by=f"{charts.COLUMN_PREFIX}{split.group_column}")
     if mine.empty:
         text = ("No error region passed the significance test on the training data, so the "
                 "model's weakness does not show up as a region here.")

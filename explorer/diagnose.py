@@ -29,7 +29,8 @@ from .regions import MIN_LIFT
 from .stats import wilson_interval
 from .types import Predictions, Region
 
-__all__ = ["DIAGNOSIS_TITLES", "Diagnosis", "diagnose_coverage_gap", "diagnose_region", "learning_curve",
+__all__ = ["DIAGNOSIS_TITLES", "advice_title", "FIRST_BATCH", "Diagnosis",
+           "diagnose_coverage_gap", "diagnose_region", "learning_curve",
            "nearest_neighbours", "NEIGHBOURS", "CURVE_FOLDS"]
 
 DIAGNOSIS_TITLES = {
@@ -37,7 +38,11 @@ DIAGNOSIS_TITLES = {
     "relabel": "Review the labels of these rows",
     "add_information": "Add information: new features or a different measurement",
 }
-"""What each diagnosis asks a person to do, in the words every face (app, report) shows."""
+"""What each diagnosis asks a person to do, in the words every face (app, report) shows;
+:func:`advice_title` refines the collect case by its evidence."""
+FIRST_BATCH = 100
+"""Rows to label when a curve gives no count: one default suggestion's budget, enough to
+measure the region's curve again on more rows."""
 
 NEIGHBOURS = 10
 CONFIDENT = 0.7
@@ -93,6 +98,16 @@ class Diagnosis:
     curve_params: tuple[float, float] | None = None
     """(a, b) of the fitted ``error = a * n ** -b``, for the budget allocation."""
     flat: bool = False
+
+
+def advice_title(kind: str | None, suggested_rows: int | None) -> str:
+    """The heading of a region's advice, as sure as its evidence: a count only when the
+    learning curve gave a bounded one, else "unclear" with the next step."""
+    if kind == "collect":
+        if suggested_rows is None:
+            return f"Unclear: label a first batch of {FIRST_BATCH} rows and measure again"
+        return f"Collect about {suggested_rows:,} more rows like these"
+    return DIAGNOSIS_TITLES.get(kind, "Not diagnosed")
 
 
 # --- diagnosis -----------------------------------------------------------------------------
@@ -311,7 +326,7 @@ def _collect(region: Region, frame: pd.DataFrame, schema: Schema, *, seed: int) 
     members = np.asarray(region.rows, dtype=int)
     if members.size < 2 * CURVE_FOLDS:
         return Diagnosis(region.id, "collect", evidence="Too few rows to measure a learning "
-                         "curve; collect more rows like these.")
+                         "curve; label a first batch of rows like these and measure again.")
     rng = np.random.default_rng(seed)
     curve_seed, boot_seed = (int(s) for s in rng.integers(2**31 - 1, size=2))
     sizes, errors = learning_curve(frame, schema, members, seed=curve_seed)
@@ -349,15 +364,24 @@ def _collect(region: Region, frame: pd.DataFrame, schema: Schema, *, seed: int) 
         return diagnosis
     if as_int(median) is None:
         diagnosis.evidence = (f"The region has {members.size} labelled rows; {measured}. The "
-                              f"curve does not reach {target:.0%} within {cap} more rows: more "
-                              f"rows like these may help little; check for missing features.")
+                              f"curve does not reach {target:.0%} within {cap:,} more rows, "
+                              f"so it gives no count: more rows like these may help little. "
+                              f"Label a first batch and measure again, and check for missing "
+                              f"features.")
+        return diagnosis
+    if diagnosis.interval[1] is None:  # a count whose range has no end is no count
+        diagnosis.evidence = (f"The region has only {members.size} labelled rows; {measured}. "
+                              f"The curve gives no count: in 80% of a bootstrap of the "
+                              f"region's held-out rows it needs from {diagnosis.interval[0]:,} "
+                              f"to more than {cap:,} more rows to reach {target:.0%}. Label a "
+                              f"first batch and measure again.")
         return diagnosis
     diagnosis.suggested_rows = as_int(median)
-    upper = "an unbounded number" if diagnosis.interval[1] is None else diagnosis.interval[1]
     diagnosis.evidence = (f"The region has only {members.size} labelled rows; {measured}. About "
-                          f"{diagnosis.suggested_rows} more rows like these should bring its "
-                          f"error near {target:.0%} (80% range {diagnosis.interval[0]} to "
-                          f"{upper}, from a bootstrap of the region's held-out rows).")
+                          f"{diagnosis.suggested_rows:,} more rows like these should bring its "
+                          f"error near {target:.0%} (80% range {diagnosis.interval[0]:,} to "
+                          f"{diagnosis.interval[1]:,}, from a bootstrap of the region's "
+                          f"held-out rows).")
     return diagnosis
 
 

@@ -18,15 +18,21 @@ import numpy as np
 import pandas as pd
 import plotly.io as pio
 
-from . import charts
+from . import annotate, charts
 from .errors import ExplorerError
 from .files import json_text, plain, write_text_atomically
-from .diagnose import DIAGNOSIS_TITLES
+from .diagnose import advice_title
 
 __all__ = ["save_analysis", "output_names", "regions_to_dict", "write_collection_csv", "read_collection_csv",
            "render_report", "FORMAT_VERSION"]
 
 FORMAT_VERSION = 1
+ANNOTATOR_FILES = ("collection_list.csv", "instructions.md", "label_studio_tasks.json",
+                   "label_studio_config.xml")
+"""Written with a pool: the list, its instructions and the same rows as Label Studio tasks."""
+REPORT_MAX_POINTS = 10_000
+"""Points of the report's map: plotly.js inlined (for offline use) is ~4.8 MB already, and
+10,000 points add ~0.4 MB while still showing every region's shape."""
 
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r", "\n", "\x00")
 """A spreadsheet runs a cell starting with one of these as a formula (CSV injection)."""
@@ -45,10 +51,10 @@ CSV_ENCODING = "utf-8-sig"
 def output_names(analysis) -> list[str]:
     """The file names :func:`save_analysis` writes for this analysis."""
     names = ["regions.json", "points.csv", "report.html"]
-    return names + (["collection_list.csv"] if analysis.collection_list is not None else [])
+    return names + (list(ANNOTATOR_FILES) if analysis.collection_list is not None else [])
 
 
-def save_analysis(analysis, out_dir: Path) -> Path:
+def save_analysis(analysis, out_dir: Path, *, title: str | None = None) -> Path:
     """Write regions.json, points.csv, report.html (and collection_list.csv) into out_dir.
 
     Returns the folder. A folder that cannot be created or written to raises an
@@ -59,12 +65,19 @@ def save_analysis(analysis, out_dir: Path) -> Path:
         out_dir.mkdir(parents=True, exist_ok=True)
         write_text_atomically(out_dir / "regions.json", json_text(regions_to_dict(analysis)))
         write_text_atomically(out_dir / "points.csv", analysis.points.to_csv(index=False))
-        collection = out_dir / "collection_list.csv"
-        if analysis.collection_list is not None:
-            write_collection_csv(analysis.collection_list, collection)
+        listing = analysis.collection_list
+        if listing is not None:
+            write_collection_csv(listing, out_dir / "collection_list.csv")
+            write_text_atomically(out_dir / "instructions.md",
+                                  annotate.instructions_sheet(analysis.schema, listing))
+            write_text_atomically(out_dir / "label_studio_tasks.json",
+                                  json_text(annotate.label_studio_tasks(listing)))
+            write_text_atomically(out_dir / "label_studio_config.xml",
+                                  annotate.label_studio_config(analysis.schema))
         else:  # a list left by an earlier run with a pool would point at other regions
-            collection.unlink(missing_ok=True)
-        write_text_atomically(out_dir / "report.html", render_report(analysis))
+            for name in ANNOTATOR_FILES:
+                (out_dir / name).unlink(missing_ok=True)
+        write_text_atomically(out_dir / "report.html", render_report(analysis, title=title))
     except OSError as exc:
         raise ExplorerError(f"Could not write the results to '{out_dir}': "
                             f"{exc.strerror or exc}. Choose a folder you can write to.") from None
@@ -212,32 +225,43 @@ def _num(value, spec: str = ".3g") -> str:
     return "n/a" if value is None or not math.isfinite(value) else format(value, spec)
 
 
-def render_report(analysis) -> str:
+def render_report(analysis, *, title: str | None = None, iterations: list[dict] = ()) -> str:
     """Return report.html: one self-contained page to share (plotly.js inlined, no network).
 
-    Every value that comes from the data (column names, labels, descriptions) is
-    HTML-escaped; the figures' data is embedded as JSON by plotly, which escapes ``</``.
+    ``title`` names the data (a file or dataset name) at the top, with the settings of the
+    run; ``iterations`` (``Workspace.iterations``) adds the loop's before/after per
+    iteration. The map is thinned to ``REPORT_MAX_POINTS``, which the page says. Every value
+    that comes from the data (column names, labels, descriptions) is HTML-escaped; the
+    figures' data is embedded as JSON by plotly, which escapes ``</``.
     """
     e = html.escape
     schema, predictions = analysis.schema, analysis.predictions
     config = {"displaylogo": False}
-    figures = [pio.to_html(charts.map_figure(analysis), include_plotlyjs=True,
-                           full_html=False, config=config)]
+    figures = [pio.to_html(charts.map_figure(analysis, max_points=REPORT_MAX_POINTS),
+                           include_plotlyjs=True, full_html=False, config=config)]
+    drawn = min(len(analysis.data), REPORT_MAX_POINTS)
     if analysis.regions:
         figures.append(pio.to_html(charts.region_error_figure(analysis),
                                    include_plotlyjs=False, full_html=False, config=config))
-    facts = [("Rows", f"{len(analysis.data):,}"), ("Task", schema.task),
+    facts = [("Data", title or "(a table given in Python)"),
+             ("Rows", f"{len(analysis.data):,}"), ("Task", schema.task),
              ("Target", schema.target),
              ("Model", f"{predictions.source}; {predictions.score_name} "
                        f"{_num(predictions.score)}"),
-             ("Baseline error rate", _pct(analysis.baseline_error_rate)),
-             ("Regions found", str(len(analysis.regions))), ("Seed", str(analysis.seed))]
+             ("Error rate", _pct(analysis.baseline_error_rate)),
+             ("Regions found", str(len(analysis.regions))), ("Seed", str(analysis.seed)),
+             ("Features", f"{len(schema.features)}: " + ", ".join(schema.features[:8])
+              + (" ..." if len(schema.features) > 8 else "")),
+             ("Groups", ", ".join(schema.groups) or "none"),
+             ("Pool", "none" if analysis.pool is None else f"{len(analysis.pool):,} rows")]
     parts = [
         f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
         f"<meta name='viewport' content='width=device-width,initial-scale=1'>"
-        f"<title>Failure regions: {e(schema.target)}</title><style>{REPORT_CSS}</style></head>"
-        f"<body><main><h1>Where the model fails: predicting <code>{e(schema.target)}</code>"
-        f"</h1><section class='summary'>",
+        f"<title>Failure regions: {e(title or schema.target)}</title>"
+        f"<style>{REPORT_CSS}</style></head>"
+        f"<body><main><h1>Where the model fails"
+        + (f" on {e(title)}" if title else "")
+        + f": predicting <code>{e(schema.target)}</code></h1><section class='summary'>",
         *(f"<div><b>{e(k)}</b>{e(v)}</div>" for k, v in facts),
         "</section><div class='howto'><b>How to read this.</b> Each region was found on one "
         "half of the rows and then tested on the other half, which played no part in finding "
@@ -245,6 +269,10 @@ def render_report(analysis) -> str:
         "adjusted (Benjamini-Hochberg) so that, across all regions shown, the expected share "
         "of false discoveries stays below the chosen false discovery rate.</div>",
         f"<div class='figure'>{figures[0]}</div>",
+        *([f"<p class='muted'>The map shows {drawn:,} of {len(analysis.data):,} rows (every "
+           f"region member and every error first, the rest sampled) so the page stays small "
+           f"and opens fast; every number on this page counts all rows.</p>"]
+          if drawn < len(analysis.data) else []),
         "<h2>Regions, most important first</h2>",
     ]
     if analysis.regions:
@@ -260,11 +288,45 @@ def render_report(analysis) -> str:
         parts.append(f"<h2>Collection list</h2><p><code>collection_list.csv</code> ranks "
                      f"{len(analysis.collection_list):,} pool rows to label next, covering the "
                      f"regions above without near-duplicates.</p>")
+    if iterations:
+        parts.append(_loop_html(iterations))
     if analysis.notes:
         parts.append("<h2>Notes</h2><ul>" + "".join(f"<li>{e(n)}</li>" for n in analysis.notes)
                      + "</ul>")
     parts.append("</main></body></html>")
     return "\n".join(parts)
+
+
+def _loop_html(iterations: list[dict]) -> str:
+    """The loop's before/after: each retrain's comparison on the same rows, as the Loop
+    page shows it (error before and after, the paired change and its McNemar p-value)."""
+    e = html.escape
+    parts = ["<h2>The loop: before and after each retrain</h2>"]
+    compared = [r for r in iterations if r.get("comparison")]
+    if not compared:
+        parts.append("<p>No retrain yet: the workspace holds iteration 0 only.</p>")
+    for record in compared:
+        comparison = record["comparison"]
+        parts.append(f"<h3>Iteration {record['iteration']} against iteration "
+                     f"{comparison['against_iteration']} <span class='muted'>"
+                     f"{record['labels']:,} labels in total</span></h3><table><tr><th></th>"
+                     f"<th>Rows</th><th>Before</th><th>After</th><th>Change, paired</th>"
+                     f"<th>p (McNemar)</th></tr>")
+        items = [("overall", comparison["overall"])]
+        items += [(f"R{r['id']}" + (f": {r['rule']}" if r.get("rule") else ""), r)
+                  for r in comparison["regions"]]
+        items += list(comparison["groups"].items())
+        for name, measured in items:
+            paired = measured.get("paired")
+            change = (f"{100 * paired['change']:+.1f} pts ({100 * paired['interval'][0]:+.1f} "
+                      f"to {100 * paired['interval'][1]:+.1f})" if paired else "")
+            p_value = _num(paired["p_value"], ".2g") if paired else ""
+            parts.append(f"<tr><td>{e(name)}</td><td>{measured['before']['rows']:,}</td>"
+                         f"<td>{_pct(measured['before']['error_rate'])}</td>"
+                         f"<td>{_pct(measured['after']['error_rate'])}</td>"
+                         f"<td>{e(change)}</td><td>{e(p_value)}</td></tr>")
+        parts.append("</table>")
+    return "".join(parts)
 
 
 def _region_html(region, is_classification: bool) -> str:
@@ -289,12 +351,10 @@ def _region_html(region, is_classification: bool) -> str:
              f"<p class='description'>{e(region.description)}</p><table>{table}"
              f"<tr><th>Rule</th><td>{rule}</td></tr></table>"]
     if region.diagnosis:
-        advice = DIAGNOSIS_TITLES.get(region.diagnosis, region.diagnosis)
-        more = (f" About {region.suggested_rows:,} more labelled rows are suggested."
-                if region.suggested_rows else "")
+        advice = advice_title(region.diagnosis, region.suggested_rows)
         evidence = f"<br><span class='muted'>{e(region.evidence)}</span>" \
             if region.evidence else ""
-        parts.append(f"<p class='diagnosis'><b>{e(advice)}.</b>{more}{evidence}</p>")
+        parts.append(f"<p class='diagnosis'><b>{e(advice)}.</b>{evidence}</p>")
     if region.contrasts:
         parts.append("<p><b>What sets it apart</b></p><ul>"
                      + "".join(f"<li>{e(c.text)}</li>" for c in region.contrasts) + "</ul>")

@@ -46,7 +46,7 @@ from .types import DataMap, Region
 
 __all__ = ["Candidate", "SearchContext", "RegionSearch", "FINDERS", "OPTIONAL_FINDERS",
            "find_regions",
-           "default_min_region_size"]
+           "default_min_region_size", "neighbour_compactness"]
 
 MIN_LIFT = 1.25
 """A region must err at least this many times the baseline rate, in discovery and held out."""
@@ -385,8 +385,10 @@ def _select_candidates(candidates: list[Candidate], context: SearchContext) -> l
     return kept
 
 
-def _compactness(members: np.ndarray, model_space: np.ndarray, seed: int) -> float:
-    """Mean share of a member's nearest neighbours in input space that are members."""
+def neighbour_compactness(members: np.ndarray, model_space: np.ndarray, seed: int) -> float:
+    """Mean share of a member's nearest neighbours in ``model_space`` that are members: near
+    1 for one tight place, near the region's share of rows for members spread at random.
+    The search reads input space; the app reads the 2-D map the same way."""
     rows = np.flatnonzero(members)
     if rows.size > 2000:  # a seeded sample estimates the mean well and bounds the cost
         rows = np.random.default_rng(seed).choice(rows, 2000, replace=False)
@@ -451,7 +453,7 @@ def _confirm(tested: list[Candidate], is_error: np.ndarray, confirmation: np.nda
             continue
         members = candidate.members
         rate = float(is_error[members].mean())
-        compactness = _compactness(members, inputs, seed)
+        compactness = neighbour_compactness(members, inputs, seed)
         chance = members.mean()
         if candidate.found_by == "map" and (compactness < MIN_COMPACTNESS or
                                             compactness < MIN_COMPACTNESS_OVER_CHANCE * chance):

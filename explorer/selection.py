@@ -20,13 +20,18 @@ import numpy as np
 from scipy.stats import fisher_exact
 
 from .describe import describe_regions
-from .errors import ParameterError, WorkspaceError
+from .errors import ParameterError, WorkspaceError, check_choice
 from .files import exclusive_lock, json_text, write_text_atomically
+from .regions import neighbour_compactness
 from .rules import RuleFeatures
 from .stats import wilson_interval
 from .types import Region
 
-__all__ = ["describe_selection", "save_user_region", "load_user_regions", "SELECTION_CAVEAT"]
+__all__ = ["describe_selection", "save_user_region", "load_user_regions", "SELECTION_CAVEAT",
+           "rows_in_shapes", "combine", "map_compactness", "MODES"]
+
+MODES = ("replace", "add", "subtract")
+"""How a new pick meets the current selection: replace it, add to it, or take from it."""
 
 SELECTION_CAVEAT = ("The p-value tests this selection against the rest of the rows. You chose "
                     "it after seeing the map, so it is optimistic: confirm a pattern on new "
@@ -90,6 +95,58 @@ def describe_selection(analysis, rows, *, region_id: int = -1) -> Region:
     return describe_regions([region], analysis.data, analysis.schema, analysis.predictions,
                             analysis.map, RuleFeatures.from_frame(analysis.data, analysis.schema),
                             seed=analysis.seed)[0]
+
+
+def rows_in_shapes(coords: np.ndarray, boxes=(), lassos=()) -> np.ndarray:
+    """Rows whose map position lies inside any drawn box or lasso (sorted positions).
+
+    A plotly selection lists only the points it drew and showed; reading the shapes
+    instead counts every row inside them, including rows thinned from the drawing and rows
+    of a legend class the person hid, so a selection never shrinks silently.
+    ``boxes`` and ``lassos`` are plotly's selection shapes: dicts with ``x`` and ``y`` lists
+    (a box's two corners; a lasso's vertices).
+    """
+    coords = np.asarray(coords, dtype=float)
+    inside = np.zeros(len(coords), dtype=bool)
+    for box in boxes:
+        (x0, x1), (y0, y1) = sorted(box["x"][:2]), sorted(box["y"][:2])
+        inside |= ((coords[:, 0] >= x0) & (coords[:, 0] <= x1)
+                   & (coords[:, 1] >= y0) & (coords[:, 1] <= y1))
+    for lasso in lassos:
+        inside |= _in_polygon(coords, np.column_stack([lasso["x"], lasso["y"]]).astype(float))
+    return np.flatnonzero(inside)
+
+
+def _in_polygon(points: np.ndarray, polygon: np.ndarray) -> np.ndarray:
+    """Even-odd rule: a point is inside when a ray to its right crosses the edges an odd
+    number of times (one pass per edge, vectorised over the points)."""
+    inside = np.zeros(len(points), dtype=bool)
+    x, y = points[:, 0], points[:, 1]
+    for (x0, y0), (x1, y1) in zip(polygon, np.roll(polygon, -1, axis=0)):
+        spans = (y0 > y) != (y1 > y)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            crossing = x0 + (y - y0) * (x1 - x0) / (y1 - y0)
+        inside ^= spans & (x < crossing)
+    return inside
+
+
+def combine(current, picked, mode: str) -> np.ndarray:
+    """The selection after a new pick: ``replace``, ``add`` (union) or ``subtract``."""
+    mode = check_choice(mode, name="mode", owner="combine", choices=MODES)
+    current, picked = np.asarray(current, dtype=np.int64), np.asarray(picked, dtype=np.int64)
+    if mode == "replace":
+        return np.unique(picked)
+    if mode == "add":
+        return np.union1d(current, picked)
+    return np.setdiff1d(current, picked)
+
+
+def map_compactness(region: Region, coords: np.ndarray, seed: int) -> float:
+    """How much the region is one place on a 2-D map: the mean share of its members' nearest
+    map neighbours that are members (``regions.neighbour_compactness`` on the map)."""
+    members = np.zeros(len(coords), dtype=bool)
+    members[np.asarray(region.rows, dtype=int)] = True
+    return neighbour_compactness(members, np.asarray(coords, dtype=float), seed)
 
 
 def load_user_regions(folder) -> list[dict]:

@@ -31,7 +31,7 @@ from threadpoolctl import threadpool_limits
 
 from .data import Schema, align_pool
 from .embed import ModelSpace, input_space, place_points
-from .errors import ParameterError, SchemaMismatchError, check_choice, check_int
+from .errors import ParameterError, check_choice, check_int
 from .diagnose import (CURVE_FOLDS, Diagnosis, diagnose_coverage_gap, diagnose_region,
                        nearest_neighbours)
 from .frozen import FrozenRegion, still_weak
@@ -40,14 +40,20 @@ from .rules import Rule
 from .types import DataMap, Predictions, Region
 
 __all__ = ["PoolPlacement", "STRATEGIES", "place_pool", "estimate_error_risk", "select_rows",
-           "suggest_regions", "diagnosed", "instructions_sheet", "LIST_COLUMNS"]
+           "suggest_regions", "diagnosed", "LIST_COLUMNS", "OWN_COLUMNS", "list_column",
+           "region_name"]
 
 STRATEGIES = ("targeted", "random", "uncertainty")
 LIST_COLUMNS = ("row", "region", "priority", "source", "reason")
-"""The collection list's leading columns (DESIGN.md section 3); the pool's columns and an
-empty label column follow. ``source`` says why a row is there: an error region, a
-coverage gap, the model being unsure, or the random control."""
+"""The collection list's leading columns (DESIGN.md section 3); ``region_name`` and
+``region_rule``, the pool's columns and an empty label column follow. ``source`` says why a
+row is there: an error region, a coverage gap, the model being unsure, or the random
+control."""
 SOURCES = {"error": "error region", "coverage": "coverage gap"}
+OWN_COLUMNS = frozenset((*LIST_COLUMNS, "region_name", "region_rule", "label"))
+"""Every column the list adds to the pool's: a pool column of the same name is renamed in
+the list (:func:`list_column`), never refused."""
+POOL_PREFIX = "pool:"
 
 MAP_NEIGHBOURS = 30
 MAX_CURVE_REGIONS = 3
@@ -223,8 +229,7 @@ def select_rows(strategy: str, budget: int, pool: pd.DataFrame, *, seed: int,
     picks: list[tuple[int, int, str, str]] = []  # (row, region, source, reason)
     if strategy == "random":
         rows = rng.choice(open_rows, min(budget, open_rows.size), replace=False)
-        picks = [(int(r), -1, "random", "Chosen at random (the control: compare targeted "
-                                        "rows with these).") for r in rows]
+        picks = [(int(r), -1, "random", "Chosen at random (the control).") for r in rows]
     else:
         if placement is None:
             raise ParameterError(f"The '{strategy}' strategy needs the pool placed in the "
@@ -237,10 +242,9 @@ def select_rows(strategy: str, budget: int, pool: pd.DataFrame, *, seed: int,
         chosen = {pick[0] for pick in picks}
         rest = [r for r in open_rows[np.argsort(-unsure[open_rows], kind="stable")]
                 if r not in chosen][: budget - len(picks)]
-        picks += [(int(r), -1, "model unsure", f"The model is unsure here (top-class "
-                                               f"probability {1 - unsure[r]:.0%}).")
-                  for r in rest]
-    return _collection_frame(picks, pool)
+        picks += [(int(r), -1, "model unsure", f"The model is unsure here (top class "
+                                               f"{1 - unsure[r]:.0%}).") for r in rest]
+    return _collection_frame(picks, pool, regions)
 
 
 def _targeted(budget: int, open_rows: np.ndarray, placement: PoolPlacement,
@@ -279,37 +283,56 @@ def _targeted(budget: int, open_rows: np.ndarray, placement: PoolPlacement,
         if len(taken) < want or not queues[rid][1]:
             del queues[rid]
         region = by_id[rid]
-        name = f"R{rid}" if region.found_by.split(" ")[0] != "frozen" else \
-            f"R{rid} ({region.found_by.split(';')[0]}, still weak)"
         for row in taken:
-            picks.append((row, rid, SOURCES[region.kind], _reason(
-                region, name, placement.coverage[row, column])))
+            picks.append((row, rid, SOURCES[region.kind], _reason(region, placement, row)))
         chosen += taken
         given[rid] += len(taken)
     return picks
 
 
-def _reason(region: Region, name: str, membership: float) -> str:
+def _reason(region: Region, placement: PoolPlacement, row: int) -> str:
+    """One short line an annotator can read: why this row, in this region's terms."""
     if region.kind == "coverage":
-        return (f"Coverage gap {name}: {region.rule} is {region.pool_share:.1%} of new data "
-                f"but {region.training_share:.1%} of training.")
-    return (f"Like region {name} (error {region.error_rate:.0%} vs "
-            f"{region.baseline_error_rate:.0%} overall)"
-            + (f": {region.rule}" if region.rule else "")
-            + f"; it belongs to the region with probability {membership:.0%}.")
+        return (f"Rare in training: {region.rule} is {region.pool_share:.1%} of new data but "
+                f"{region.training_share:.1%} of training ({region_name(region)}).")
+    return (f"Like {region_name(region)}, where the model is wrong {region.error_rate:.0%} vs "
+            f"{region.baseline_error_rate:.0%} overall; error risk of this row "
+            f"{placement.error_risk[row]:.0%}.")
 
 
-def _collection_frame(picks: list[tuple[int, int, str, str]], pool: pd.DataFrame
-                      ) -> pd.DataFrame:
-    clash = [c for c in (*LIST_COLUMNS, "label") if c in pool.columns]
-    if clash:
-        raise SchemaMismatchError(f"The pool has column(s) {clash} that the collection list "
-                                  f"uses itself; rename them in the pool.")
+def region_name(region: Region) -> str:
+    """How the list and its instructions name a region: ``R3``, or ``R3 (frozen in
+    iteration 0, still weak)`` for a region an earlier iteration found."""
+    if region.found_by.split(" ")[0] != "frozen":
+        return f"R{region.id}"
+    return f"R{region.id} ({region.found_by.split(';')[0]}, still weak)"
+
+
+def list_column(pool_column: str) -> str:
+    """The name a pool column has in the collection list.
+
+    The list's own columns keep their contract names (DESIGN.md section 3); a pool column
+    that shares one of them is listed as ``pool:NAME`` instead of being refused, and
+    ingest maps it back (``Workspace.ingest`` compares it with the pool's ``NAME``).
+    """
+    return f"{POOL_PREFIX}{pool_column}" if pool_column in OWN_COLUMNS or \
+        pool_column.startswith(POOL_PREFIX) else pool_column
+
+
+def _collection_frame(picks: list[tuple[int, int, str, str]], pool: pd.DataFrame,
+                      regions=()) -> pd.DataFrame:
+    by_id = {r.id: r for r in regions}
     rows = np.array([p[0] for p in picks], dtype=np.int64)
-    head = pd.DataFrame({"row": rows, "region": np.array([p[1] for p in picks], dtype=np.int64),
+    ids = np.array([p[1] for p in picks], dtype=np.int64)
+    head = pd.DataFrame({"row": rows, "region": ids,
                          "priority": np.arange(1, len(picks) + 1, dtype=np.int64),
-                         "source": [p[2] for p in picks], "reason": [p[3] for p in picks]})
+                         "source": [p[2] for p in picks], "reason": [p[3] for p in picks],
+                         "region_name": [region_name(by_id[i]) if i in by_id else "none"
+                                         for i in ids],
+                         "region_rule": [(by_id[i].rule or "(no simple rule)") if i in by_id
+                                         else "" for i in ids]})
     body = pool.iloc[rows].reset_index(drop=True)
+    body.columns = [list_column(c) for c in body.columns]
     return pd.concat([head, body], axis=1).assign(label=pd.Series([None] * len(rows),
                                                                   dtype=object))
 
@@ -397,29 +420,3 @@ def suggest_regions(regions: list[Region], frame: pd.DataFrame, schema: Schema,
                           seed=select_seed, placement=placement, regions=targets,
                           diagnoses=diagnoses, available=available)
     return diagnoses, listing, placement
-
-
-def instructions_sheet(schema: Schema, listing: pd.DataFrame) -> str:
-    """The short Markdown sheet that goes to annotators with the collection list."""
-    classes = ", ".join(f"`{c}`" for c in schema.classes) if schema.is_classification else \
-        "a number"
-    per_region = listing.groupby("region").size()
-    lines = [
-        "# Labelling instructions", "",
-        f"You have {len(listing)} rows to label in `collection_list.csv`, most important first "
-        f"(column `priority`). Column `reason` says why each row was chosen.", "",
-        "## What to do",
-        f"- Fill in the `label` column only. Allowed values for **{schema.target}**: {classes}.",
-        "- Do not edit, add or delete other columns; rows whose columns changed are rejected "
-        "on ingest. You may sort the rows or delete rows you skip: `row` identifies each one.",
-        "- **When unsure, leave the label empty.** An empty label is skipped, not counted as "
-        "an error, and the row can be labelled later. Never guess.",
-        "- A row that does not fit any allowed value: leave it empty and write to the data "
-        "owner; it may be a sign that a class is missing.",
-        "- Cells that begin with an apostrophe (') were escaped so a spreadsheet does not run "
-        "them as formulas; leave the apostrophe in place.", "",
-        "## Rows per region",
-        *[f"- {'no region (random or uncertain rows)' if r == -1 else f'region R{r}'}: {n}"
-          for r, n in per_region.items()],
-    ]
-    return "\n".join(lines) + "\n"

@@ -36,7 +36,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from . import suggest as suggest_stage
+from . import annotate, suggest as suggest_stage
 from .analysis import Analysis, analyze
 from .coverage import with_coverage_gaps
 from .data import align_pool, infer_schema, label_key, read_table
@@ -75,10 +75,13 @@ class IngestReport:
                 + len(self.rejected))
 
     def summary(self) -> str:
-        return (f"{self.lines} line(s) of {self.source}: {len(self.accepted)} label(s) "
-                f"accepted, {self.unchanged} already recorded, {len(self.repeated)} repeating "
-                f"an earlier line (recorded once), {self.skipped} left empty, "
-                f"{len(self.rejected)} rejected.")
+        def count(n: int, word: str) -> str:  # "1 line", "2 lines": never "line(s)"
+            return f"{n:,} {word}{'' if n == 1 else 's'}"
+
+        return (f"{count(self.lines, 'line')} of {self.source}: "
+                f"{count(len(self.accepted), 'label')} accepted, {self.unchanged:,} already "
+                f"recorded, {len(self.repeated):,} repeating an earlier line (recorded once), "
+                f"{self.skipped:,} left empty, {len(self.rejected):,} rejected.")
 
 
 class Workspace:
@@ -355,7 +358,8 @@ class Workspace:
                         "region: by its rule where the rule is precise, else by their "
                         "nearest old rows (new_rows_assigned says which)."}
 
-    def suggest(self, budget: int, strategy: str = "targeted") -> pd.DataFrame:
+    def suggest(self, budget: int, strategy: str = "targeted", *,
+                label_guide: dict[str, str] | None = None) -> pd.DataFrame:
         """Write a collection list of ``budget`` unlabelled pool rows to the latest iteration.
 
         ``strategy`` is ``"targeted"`` (ours), ``"random"`` (the control: same budget, random
@@ -363,7 +367,10 @@ class Workspace:
         iteration. ``targeted`` also keeps feeding the regions of earlier iterations whose
         current error is still well above the baseline (they are listed under the list's
         ``still_weak`` in iteration.json). Returns the list; it is also at
-        ``iterations/N/collection_list.csv`` with ``instructions.md`` beside it.
+        ``iterations/N/collection_list.csv`` with ``instructions.md`` and the same rows as
+        Label Studio tasks (``label_studio_tasks.json``, ``label_studio_config.xml``) beside
+        it. ``label_guide`` (label -> the data owner's definition) is kept in the workspace
+        and goes into every later iteration's instructions too.
         """
         budget = check_int(budget, name="budget", owner="Workspace.suggest", low=1)
         strategy = check_choice(strategy, name="strategy", owner="Workspace.suggest",
@@ -389,14 +396,28 @@ class Workspace:
             record = iterations[-1]
             folder = self.path / "iterations" / str(record["iteration"])
             write_collection_csv(listing, folder / "collection_list.csv")
+            guide = self._label_guide(analysis.schema, label_guide)
             write_text_atomically(folder / "instructions.md",
-                          suggest_stage.instructions_sheet(analysis.schema, listing))
+                                  annotate.instructions_sheet(analysis.schema, listing, guide))
+            write_text_atomically(folder / "label_studio_tasks.json",
+                                  json_text(annotate.label_studio_tasks(listing)))
+            write_text_atomically(folder / "label_studio_config.xml",
+                                  annotate.label_studio_config(analysis.schema, guide))
             record["list"] = {"strategy": strategy, "budget": budget, "rows": len(listing),
                               "created": _now(),
                               "still_weak": [{"id": i, "evidence": d.evidence}
                                              for i, d in diagnoses.items() if i not in current]}
             write_text_atomically(folder / "iteration.json", json_text(record))
         return listing
+
+    def _label_guide(self, schema, given: dict[str, str] | None) -> dict[str, str]:
+        """The label guide given now (checked, then kept on disk) or the one kept before."""
+        path = self.path / "label_guide.json"
+        if given is not None:
+            given = annotate.check_label_guide(given, schema)
+            write_text_atomically(path, json_text(given))
+            return given
+        return json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
 
     def latest_list(self) -> Path:
         """The path of the most recent collection list."""
@@ -409,11 +430,12 @@ class Workspace:
     def ingest(self, source) -> IngestReport:
         """Validate a labelled collection list and record its new labels.
 
-        Accepts a path (.csv as written by the list, or .parquet) or a DataFrame with ``row``
-        and ``label`` columns. Rejected with a reason: unknown pool rows, labels outside the
-        class set, conflicting duplicates, rows whose pool columns were edited, and rows that
-        already carry another label (a recorded label is never overwritten). Ingesting the
-        same file twice records nothing the second time.
+        Accepts a path (.csv as written by the list, .parquet, or .json: a Label Studio export
+        of the list's tasks) or a DataFrame with ``row`` and ``label`` columns. Rejected with
+        a reason: unknown pool rows, labels outside the class set, conflicting duplicates,
+        rows whose pool columns were edited, and rows that already carry another label (a
+        recorded label is never overwritten). Ingesting the same file twice records nothing
+        the second time.
         """
         frame, name, digest = _read_labelled(source)
         with self._lock():
@@ -434,8 +456,8 @@ class Workspace:
         listing = read_collection_csv(path)
         listing["label"] = self.pool[hidden].to_numpy()[listing["row"].to_numpy(dtype=int)]
         report = self.ingest(listing)
-        return replace(report, source=f"simulated annotator ({path.parent.name}/"
-                                                  f"{path.name}, column '{hidden}')")
+        return replace(report, source=f"simulated annotator (the list of iteration "
+                                      f"{path.parent.name}, column '{hidden}')")
 
     def status(self) -> dict:
         """Iterations, labels so far, and the per-region trend of every comparison."""
@@ -459,7 +481,9 @@ class Workspace:
         classes = set(settings["classes"])
         rows = pd.to_numeric(frame["row"], errors="coerce")
         labels = frame["label"]
-        edited = [c for c in frame.columns if c in pool.columns]
+        # a pool column the list renamed (pool:region) is compared with the pool's own
+        edited = {c: suggest_stage.list_column(c) for c in pool.columns
+                  if suggest_stage.list_column(c) in frame.columns}
         rejected, repeated, accepted, unchanged, skipped = [], [], {}, 0, 0
         seen: dict[int, tuple[str, int]] = {}  # pool row -> (label, line) of its first line
         for position in range(len(frame)):
@@ -485,7 +509,8 @@ class Workspace:
             if not classes and pd.isna(pd.to_numeric(label, errors="coerce")):
                 reject(f"label {label!r} is not a number")
                 continue
-            changed = [c for c in edited if not _same(pool[c].iloc[row], frame[c].iloc[position])]
+            changed = [name for c, name in edited.items()
+                       if not _same(pool[c].iloc[row], frame[name].iloc[position])]
             if changed:
                 reject(f"column(s) {changed} differ from the pool's row {row}: only the label "
                        f"column may be edited")
@@ -622,8 +647,10 @@ def _read_labelled(source) -> tuple[pd.DataFrame, str, str]:
         digest = hashlib.sha256(path.read_bytes()).hexdigest()
         name = path.name
         try:
-            frame = (read_collection_csv(path, text_columns=("label",))
-                     if path.suffix.lower() == ".csv" else read_table(path, what="labelled file"))
+            suffix = path.suffix.lower()
+            frame = (read_collection_csv(path, text_columns=("label",)) if suffix == ".csv"
+                     else annotate.read_label_studio_export(path) if suffix == ".json"
+                     else read_table(path, what="labelled file"))
         except (ValueError, UnicodeDecodeError, pd.errors.ParserError) as exc:
             raise IngestError(f"Could not read the labelled file '{path}': {exc}. Ingest the "
                               f"collection list as written, with its label column filled.") \

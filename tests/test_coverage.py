@@ -92,8 +92,9 @@ def test_analyze_reports_the_gap_as_its_own_kind_and_lists_its_rows(tmp_path):
     from_gap = listing[listing["source"] == "coverage gap"]
     assert len(from_gap) > 0 and (from_gap["region"] == gap.id).all()
     assert (pool.loc[from_gap["row"], "segment"] == "rare").all()
-    assert from_gap["reason"].iloc[0] == (f"Coverage gap R{gap.id}: segment = rare is 5.0% of "
-                                          f"new data but 0.5% of training.")
+    assert from_gap["reason"].iloc[0] == (f"Rare in training: segment = rare is 5.0% of new "
+                                          f"data but 0.5% of training (R{gap.id}).")
+    assert (from_gap["region_rule"] == "segment = rare").all()
     assert set(listing["source"]) <= {"coverage gap", "error region", "model unsure"}
     analysis.save(tmp_path)
     saved = json.loads((tmp_path / "regions.json").read_text())

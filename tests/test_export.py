@@ -11,14 +11,16 @@ from dataclasses import replace
 
 import numpy as np
 import pandas as pd
+import plotly.io as pio
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from explorer import charts
 from explorer.errors import ExplorerError, ParameterError
-from explorer.export import (read_collection_csv, regions_to_dict, save_analysis,
-                             write_collection_csv)
+from explorer.diagnose import advice_title
+from explorer.export import (output_names, read_collection_csv, regions_to_dict, render_report,
+                             save_analysis, write_collection_csv)
 
 from conftest import HOSTILE, make_tiny_analysis
 
@@ -74,8 +76,14 @@ def test_collection_list_written_only_with_a_pool(tmp_path, tiny_analysis):
     tiny_analysis.collection_list = pd.DataFrame({"row": [3, 1], "region": [0, 0],
                                                   "priority": [1.0, 0.5],
                                                   "reason": ["=cmd|' /C calc'!A0", "ok"],
+                                                  "region_name": ["R0", "R0"],
+                                                  "region_rule": ["x1 > 1", "x1 > 1"],
                                                   "label": [None, None]})
     out = save_analysis(tiny_analysis, tmp_path)
+    assert {p.name for p in out.iterdir()} >= set(output_names(tiny_analysis))
+    assert "R0: `x1 > 1` - 2 rows" in (out / "instructions.md").read_text(encoding="utf-8")
+    tasks = json.loads((out / "label_studio_tasks.json").read_text(encoding="utf-8"))
+    assert [t["data"]["row"] for t in tasks] == [3, 1]
     raw = (out / "collection_list.csv").read_bytes()
     assert raw.startswith(b"\xef\xbb\xbf")  # the BOM Excel needs to see UTF-8
     assert b",'=cmd" in raw
@@ -86,8 +94,10 @@ def test_collection_list_written_only_with_a_pool(tmp_path, tiny_analysis):
 
 def test_stale_collection_list_is_removed(tmp_path, tiny_analysis):
     (tmp_path / "collection_list.csv").write_text("row\n1\n")
+    (tmp_path / "label_studio_tasks.json").write_text("[]")
     save_analysis(tiny_analysis, tmp_path)
     assert not (tmp_path / "collection_list.csv").exists()
+    assert not (tmp_path / "label_studio_tasks.json").exists()
     assert not list(tmp_path.glob(".*"))  # no temporary files left behind
 
 
@@ -138,9 +148,34 @@ def test_report_is_self_contained_and_escaped(tmp_path, tiny_analysis):
     assert "How to read this" in page and "x1 is high" in page
     assert HOSTILE not in page
     assert html.escape(HOSTILE) in page  # in the description, the rule and the group table
-    assert "Collect more rows like these" in page and "120 more labelled rows" in page
+    assert "Collect about 120 more rows like these" in page
     assert "No simple rule fits" in page  # region 1 has no rule
     assert "Column &#x27;id&#x27; left out" in page
+
+
+def test_report_names_the_data_its_settings_the_loop_and_its_thinned_map(tmp_path):
+    analysis = make_tiny_analysis(n_rows=12_000)
+    paired = {"change": -0.1, "interval": [-0.15, -0.05], "p_value": 0.001}
+    rate = {"rows": 30, "error_rate": 0.5, "interval": [0.3, 0.7]}
+    iterations = [{"iteration": 0, "labels": 0, "comparison": None},
+                  {"iteration": 1, "labels": 100, "comparison": {
+                      "against_iteration": 0, "groups": {},
+                      "overall": {"before": rate, "after": rate, "paired": paired},
+                      "regions": [{"id": 3, "rule": "x1 > 2", "before": rate,
+                                   "after": {**rate, "error_rate": 0.4}, "paired": paired}]}}]
+    page = render_report(analysis, title="churn.csv", iterations=iterations)
+    assert "Where the model fails on churn.csv" in page and "Seed" in page
+    assert "Features" in page and "Pool" in page
+    assert "The map shows 10,000 of 12,000 rows" in page
+    assert "Iteration 1 against iteration 0" in page and "R3: x1 &gt; 2" in page
+    assert "-10.0 pts (-15.0 to -5.0)" in page and "40.0%" in page
+
+
+def test_advice_headings_follow_the_evidence():
+    assert advice_title("collect", 1843) == "Collect about 1,843 more rows like these"
+    assert advice_title("collect", None).startswith("Unclear: label a first batch of 100")
+    assert advice_title("relabel", None) == "Review the labels of these rows"
+    assert advice_title(None, None) == "Not diagnosed"
 
 
 def test_report_without_regions_says_so(tmp_path, empty_analysis):
@@ -149,14 +184,45 @@ def test_report_without_regions_says_so(tmp_path, empty_analysis):
     assert json.loads((tmp_path / "regions.json").read_text())["regions"] == []
 
 
-@pytest.mark.parametrize("color_by", ["error", "region", "confidence", "x1", "city"])
+@pytest.mark.parametrize("color_by", ["error", "region", "confidence", "column:x1",
+                                      "column:city"])
 def test_map_figure_colours_and_carries_rows(tiny_analysis, color_by):
-    fig = charts.map_figure(tiny_analysis, color_by, selected_region=0)
+    fig = charts.map_figure(tiny_analysis, color_by)
     markers = [t for t in fig.data if t.type == "scattergl"]
     rows = np.concatenate([np.asarray(t.customdata)[:, 0].astype(int) for t in markers])
     assert sorted(rows) == list(range(120))
     assert [a.text for a in fig.layout.annotations] == ["<b>R0</b>", "<b>R1</b>"]
+
+
+@pytest.mark.parametrize("color_by", ["error", "column:x1"])
+def test_a_region_shown_alone_is_the_only_coloured_place(tiny_analysis, color_by):
+    fig = charts.map_figure(tiny_analysis, color_by, selected_region=0)
+    faded = [t for t in fig.data if t.name == "other rows"]
+    coloured = [t for t in fig.data if t.type == "scattergl" and t.name != "other rows"]
+    assert set(np.asarray(faded[0].customdata)[:, 0]) == set(range(30, 120))
+    assert set(np.concatenate([np.asarray(t.customdata)[:, 0] for t in coloured])) \
+        == set(range(30))
+    assert [a.text for a in fig.layout.annotations] == ["<b>R0</b>"]
     assert any(t.name == "region 0 outline" for t in fig.data)
+    assert "R0 alone" in fig.layout.title.text
+
+
+def test_a_data_column_named_region_is_a_colouring_of_its_own(tiny_analysis):
+    analysis = replace(
+        tiny_analysis, data=tiny_analysis.data.assign(region=["east", "west"] * 60))
+    options = charts.color_options(analysis)
+    assert "region" in options and "column:region" in options
+    fig = charts.map_figure(analysis, "column:region")
+    assert {t.name for t in fig.data if t.type == "scattergl"} == {"east", "west"}
+
+
+def test_a_100k_row_map_stays_under_2_mb():
+    """Issue 11: the figure the app sends at 100,000 rows (the app draws 40,000 of them)."""
+    analysis = make_tiny_analysis(n_rows=100_000)
+    for color_by in ("error", "column:x1", "column:city"):
+        figure = charts.map_figure(analysis, color_by, max_points=40_000,
+                                   highlight=np.arange(0, 100_000, 7))
+        assert len(pio.to_json(figure)) < 2_000_000
 
 
 def test_map_figure_thins_but_keeps_regions_and_errors():

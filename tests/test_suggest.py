@@ -14,7 +14,7 @@ from explorer.embed import ModelSpace
 from explorer.export import read_collection_csv, write_collection_csv
 from explorer.model import honest_predictions, model_inputs
 from explorer.diagnose import Diagnosis, _collect, _rows_needed, diagnose_region
-from explorer.suggest import (PoolPlacement, estimate_error_risk, instructions_sheet,
+from explorer.suggest import (PoolPlacement, estimate_error_risk,
                               select_rows)
 from explorer.types import Region
 
@@ -163,14 +163,6 @@ def test_collection_list_round_trips_with_labels_filled(tmp_path):
                                   check_dtype=False)
 
 
-def test_instructions_name_the_classes_and_say_what_to_do_when_unsure():
-    frame = _blobs(100, seed=0)
-    schema = infer_schema(frame, target="label")
-    listing = select_rows("random", 5, frame[["x1", "x2"]], seed=0)
-    sheet = instructions_sheet(schema, listing)
-    assert "`0`, `1`" in sheet and "unsure" in sheet.lower()
-
-
 def test_unknown_strategy_is_a_clear_error():
     with pytest.raises(ValueError, match="strategy"):
         select_rows("cleverest", 5, pd.DataFrame({"x": [1.0]}), seed=0)
@@ -196,7 +188,7 @@ def test_a_still_weak_frozen_region_shares_the_budget_by_expected_gain():
     counts = listing["region"].value_counts()
     assert counts[2] > counts[1] > 0  # the steeper (weaker) frozen region gets more
     reason = listing.loc[listing["region"] == 2, "reason"].iloc[0]
-    assert reason.startswith("Like region R2 (frozen in iteration 0, still weak)")
+    assert reason.startswith("Like R2 (frozen in iteration 0, still weak)")
 
 
 def test_analysis_keeps_its_diagnoses_and_later_suggestions_reuse_them(planted_analysis):

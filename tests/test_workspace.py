@@ -335,7 +335,7 @@ def test_cli_ingest_and_status(workspace, tmp_path):
     path = tmp_path / "labelled.csv"
     _labelled(workspace, [5, 6], [1, 9]).to_csv(path, index=False)
     code, out, _ = run("ingest", str(workspace.path), str(path))
-    assert code == 0 and "1 label(s) accepted" in out and "rejected line 3" in out
+    assert code == 0 and "1 label accepted" in out and "rejected line 3" in out
     code, out, _ = run("status", str(workspace.path))
     assert code == 0 and "1 labels recorded" in out
 
@@ -364,7 +364,7 @@ def test_an_ingest_report_accounts_for_every_line_of_the_file(workspace, tmp_pat
     frame.to_csv(path, index=False)
     report = workspace.ingest(path)
     assert report.lines == len(frame)
-    assert report.summary().startswith(f"{len(frame)} line(s) of labelled.csv: 2 label(s) "
+    assert report.summary().startswith(f"{len(frame)} lines of labelled.csv: 2 labels "
                                        f"accepted, 0 already recorded, 3 repeating")
     assert sorted(report.accepted["pool_row"]) == [3, 6]
     assert report.repeated[["line", "row"]].values.tolist() == [[3, 3], [7, 6], [8, 6]]

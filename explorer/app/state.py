@@ -28,7 +28,7 @@ import streamlit as st
 
 import explorer
 from explorer import suggest
-from explorer.data import read_table
+from explorer.data import column_findings, read_table
 from explorer.datasets import DatasetInfo, make_coverage_gap
 from explorer.errors import ExplorerError
 from explorer.export import write_collection_csv
@@ -50,6 +50,9 @@ COVERAGE_GAP = DatasetInfo(
 Loop page's simulated annotator runs the whole loop with nothing to upload. The segment is 8%
 of the pool, as in the loop benchmark: rare enough that random rows rarely find it."""
 COVERAGE_GAP_POOL_SHARE = 0.08
+MEASURED_DECIMALS = 3
+"""The generator draws 17-digit floats; the app's demo rounds them as a measured table would
+hold them, so an annotator's list does not show float noise."""
 MARKDOWN_PUNCTUATION = re.compile(r"([!-/:-@\[-`{-~])")
 """Every ASCII punctuation character. Markdown lets a backslash make any of them literal, so
 escaping them all covers links, emphasis, headings, lists, tables and HTML, and Streamlit's
@@ -91,6 +94,29 @@ def escape_markdown(text) -> str:
     return MARKDOWN_PUNCTUATION.sub(r"\\\1", re.sub(r"\s*[\r\n]+\s*", " ", str(text)))
 
 
+def plural(count: int, word: str) -> str:
+    """``word`` as it goes with ``count``: 1 row, 2 rows (never "1 rows" or "row(s)")."""
+    return word if count == 1 else f"{word}s"
+
+
+def remembered(widget, key: str, label: str, options: list, **kwargs):
+    """Draw a choice ``widget`` (selectbox, radio) under ``key``; its value is remembered
+    across pages.
+
+    Streamlit forgets a widget's value when a page without it runs; a copy under another
+    key brings it back when the page is opened again (the colouring, the focused region),
+    unless the choice no longer exists (another table's columns).
+    """
+    shadow = f"remembered:{key}"
+    if st.session_state.get(key, options[0]) not in options:
+        del st.session_state[key]
+    if key not in st.session_state and st.session_state.get(shadow, options[0]) in options:
+        st.session_state[key] = st.session_state.get(shadow, options[0])
+    value = widget(label, options, key=key, **kwargs)
+    st.session_state[shadow] = value
+    return value
+
+
 def workspace_root() -> Path:
     """The folder holding every app project: ``EXPLORER_WORKSPACE_DIR`` or the user's data dir."""
     configured = os.environ.get("EXPLORER_WORKSPACE_DIR")
@@ -130,8 +156,10 @@ def builtin_infos() -> dict[str, DatasetInfo]:
 @st.cache_resource(max_entries=8, show_spinner=False)
 def _builtin(name: str) -> tuple[explorer.Dataset, pd.DataFrame | None]:
     if name == COVERAGE_GAP.name:
-        return make_coverage_gap(COVERAGE_GAP.rows, pool_rows=COVERAGE_GAP.rows, seed=0,
-                                 pool_share=COVERAGE_GAP_POOL_SHARE)
+        dataset, pool = make_coverage_gap(COVERAGE_GAP.rows, pool_rows=COVERAGE_GAP.rows,
+                                          seed=0, pool_share=COVERAGE_GAP_POOL_SHARE)
+        return (dataclasses.replace(dataset, frame=dataset.frame.round(MEASURED_DECIMALS)),
+                pool.round(MEASURED_DECIMALS))
     return explorer.load_dataset(name), None
 
 
@@ -150,7 +178,7 @@ def builtin_pool(name: str) -> str | None:
 
 @st.cache_resource(show_spinner=False)
 def _parsed_uploads() -> tuple[OrderedDict, threading.Lock]:
-    """Parsed uploads by stored name, and the lock guarding them.
+    """Parsed uploads by stored name (with the reader's notes), and the lock guarding them.
 
     A store rather than ``st.cache_data``, because parsing a large file draws a progress bar,
     an element a cache could not replay.
@@ -158,9 +186,10 @@ def _parsed_uploads() -> tuple[OrderedDict, threading.Lock]:
     return OrderedDict(), threading.Lock()
 
 
-def load_upload(stored: str) -> pd.DataFrame:
+def load_upload_with_notes(stored: str) -> tuple[pd.DataFrame, list[str]]:
     """An uploaded table, parsed once per content (it is named by its hash), with a progress
-    bar while a large one is parsed. Callers get their own frame (columns may be added)."""
+    bar while a large one is parsed, and what the reader decided about it (encoding,
+    separator, decimal comma), to show. Callers get their own frame (columns may be added)."""
     store, lock = _parsed_uploads()
     with lock:
         if stored not in store:
@@ -168,13 +197,19 @@ def load_upload(stored: str) -> pd.DataFrame:
             while len(store) > KEPT_UPLOADS:
                 store.popitem(last=False)
         store.move_to_end(stored)
-        return store[stored].copy(deep=False)
+        frame, notes = store[stored]
+        return frame.copy(deep=False), list(notes)
 
 
-def _read_upload(path: Path) -> pd.DataFrame:
+def load_upload(stored: str) -> pd.DataFrame:
+    return load_upload_with_notes(stored)[0]
+
+
+def _read_upload(path: Path) -> tuple[pd.DataFrame, list[str]]:
+    notes: list[str] = []
     size = path.stat().st_size if path.exists() else 0
     if size < LARGE_UPLOAD_BYTES:
-        return read_table(path, what="data")
+        return read_table(path, what="data", notes=notes), notes
     label = f"Reading the uploaded table ({size / 2**20:,.0f} MB)"
     bar = st.progress(0.0, text=label)
     shown = [0.0]
@@ -185,9 +220,16 @@ def _read_upload(path: Path) -> pd.DataFrame:
             bar.progress(share, text=f"{label}: {share:.0%}")
 
     try:
-        return read_table(path, what="data", progress=advance)
+        return read_table(path, what="data", notes=notes, progress=advance), notes
     finally:
         bar.empty()
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def check_columns(source: str, target: str, prediction: str | None
+                  ) -> tuple[str | None, list[str]]:
+    """``explorer.data.column_findings`` for a table and a choice, once per choice."""
+    return column_findings(load_frame(source), target, prediction)
 
 
 def load_frame(source: str) -> pd.DataFrame:
@@ -297,8 +339,9 @@ def run_analysis(settings: Settings) -> explorer.Analysis | None:
                 started = time.perf_counter()
                 try:
                     store[settings.key] = _analyze(settings, bar)
-                except ExplorerError as exc:
-                    status.update(label="The analysis could not run", state="error")
+                except ExplorerError as exc:  # the cause, open, with its fix
+                    status.update(label="The analysis could not run", state="error",
+                                  expanded=True)
                     st.error(escape_markdown(exc))
                     return None
                 while len(store) > KEPT_ANALYSES:
@@ -346,7 +389,7 @@ def data_caption(settings: Settings, analysis: explorer.Analysis) -> None:
                f"target {escape_markdown(settings.target)} · predictions: "
                f"{escape_markdown(p.source)} "
                f"({p.score_name} {p.score:.3f}) · "
-               f"baseline error rate {analysis.baseline_error_rate:.1%}")
+               f"error rate {analysis.baseline_error_rate:.1%} overall")
 
 
 def thumbnails(frame: pd.DataFrame, rows, shape: tuple[int, int], *, limit: int = 24) -> None:
@@ -372,10 +415,12 @@ def table_csv(frame: pd.DataFrame) -> bytes:
 
 
 def rows_csv(analysis: explorer.Analysis, rows) -> bytes:
-    """The given data rows, with their 0-based position as a leading ``row`` column."""
+    """The given data rows, with their 0-based position as a leading ``row`` column and the
+    model's ``predicted`` label; a data column of either name is kept as ``data:NAME``."""
     rows = np.asarray(rows, dtype=int)
-    frame = analysis.data.iloc[rows].assign(
-        predicted=np.asarray(analysis.predictions.predicted)[rows])
+    frame = analysis.data.iloc[rows].rename(
+        columns={c: f"data:{c}" for c in ("row", "predicted") if c in analysis.data.columns})
+    frame = frame.assign(predicted=np.asarray(analysis.predictions.predicted)[rows])
     frame.insert(0, "row", rows)
     return table_csv(frame)
 

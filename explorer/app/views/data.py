@@ -1,12 +1,15 @@
 """Data page: choose a built-in dataset or upload a table, pick its columns, run the analysis.
 
 Every problem with a file or a column choice is an ExplorerError and is shown with
-``st.error``; the page never shows a traceback for the user's data.
+``st.error``; the page never shows a traceback for the user's data. The choice of target and
+prediction is checked as it is made (``explorer.data.column_findings``), before Analyse,
+and what the reader detected in a file (encoding, separator, decimal comma) is shown.
 """
 
 import streamlit as st
 
 from explorer.app import state
+from explorer.data import guess_target
 from explorer.errors import ExplorerError
 
 BUILTIN, UPLOAD = "Built-in dataset", "Upload a file"
@@ -49,16 +52,21 @@ else:
                 "never accepted: predictions come as a column.")
         st.stop()
     try:
-        frame = state.load_upload(stored)
+        frame, read_notes = state.load_upload_with_notes(stored)
     except ExplorerError as exc:  # shown with the user's file name, not the stored copy's
         st.error(state.escape_markdown(
             str(exc).replace(str(state.upload_path(stored)), title)))
         st.stop()
+    for note in read_notes:
+        st.caption(f"Read as: {state.escape_markdown(note)}")
     source = f"upload:{stored}"
-    guess = "label" if "label" in frame.columns else frame.columns[-1]
+    guess, why = guess_target(frame)
     suggested = state.Settings(source=source, title=title, target=guess,
                                prediction="prediction" if "prediction" in frame.columns
                                else None)
+    if current.source != source:
+        st.info(f"Target guessed: **{state.escape_markdown(guess)}**, because "
+                f"{state.escape_markdown(why)}. Change it below if that is not your label.")
 
 if current.source == source:  # keep the user's own choices for this table
     suggested = current
@@ -69,16 +77,25 @@ if unknown:
 st.dataframe(frame.head(200), height=220)
 st.caption(f"{len(frame):,} rows × {len(columns)} columns (first 200 rows shown).")
 
+left, right = st.columns(2)  # outside the form: each choice is checked as it is made
+target = left.selectbox("Target (the true label)", columns,
+                        index=columns.index(suggested.target), key=f"target-{source}")
+prediction_options = [state.BASELINE] + columns
+prediction = right.selectbox(
+    "Model predictions", prediction_options,
+    index=prediction_options.index(suggested.prediction or state.BASELINE),
+    key=f"prediction-{source}",
+    help="A column of your model's predicted labels, or train a baseline model whose "
+         "out-of-fold predictions make every error an error on an unseen row.")
+problem, questions = state.check_columns(source, target, None if prediction == state.BASELINE
+                                         else prediction)
+for question in questions:
+    st.warning(state.escape_markdown(question))
+if problem:
+    st.error(f"**This choice cannot be analysed.** {state.escape_markdown(problem)}")
+
 with st.form(f"columns-{source}"):
     left, right = st.columns(2)
-    target = left.selectbox("Target (the true label)", columns,
-                            index=columns.index(suggested.target))
-    prediction_options = [state.BASELINE] + columns
-    prediction = right.selectbox(
-        "Model predictions", prediction_options,
-        index=prediction_options.index(suggested.prediction or state.BASELINE),
-        help="A column of your model's predicted labels, or train a baseline model whose "
-             "out-of-fold predictions make every error an error on an unseen row.")
     features = left.multiselect("Features (empty: every other usable column)", columns,
                                 default=list(suggested.features or ()))
     groups = right.multiselect("Group columns (reported per region, not used by the map)",
@@ -88,7 +105,7 @@ with st.form(f"columns-{source}"):
                               type=["csv", "parquet"])
     seed = right.number_input("Seed", min_value=0, max_value=2**32 - 1,
                               value=suggested.seed, step=1)
-    submitted = st.form_submit_button("Analyse", type="primary")
+    submitted = st.form_submit_button("Analyse", type="primary", disabled=bool(problem))
 
 if submitted:
     chosen = state.Settings(
@@ -107,14 +124,19 @@ if submitted:
     state.choose(chosen)
 
 settings = state.current_settings()
-st.subheader("Current analysis")
+if settings.source != source:  # the table on this page is not the one analysed
+    st.info(f"Press **Analyse** to analyse {state.escape_markdown(title)}. Until then the "
+            f"other pages show the analysis of {state.escape_markdown(settings.title)}.")
+    st.stop()
+st.subheader(f"Current analysis: {state.escape_markdown(settings.title)}")
 analysis = state.run_analysis(settings)
 if analysis is None:
     st.stop()
 state.data_caption(settings, analysis)
 cols = st.columns(4)
 cols[0].metric("Rows", f"{len(analysis.data):,}")
-cols[1].metric("Baseline error rate", f"{analysis.baseline_error_rate:.1%}")
+cols[1].metric("Error rate", f"{analysis.baseline_error_rate:.1%}",
+               help="Share of rows the model gets wrong (out-of-fold for the baseline model)")
 cols[2].metric("Regions found", len(analysis.regions))
 cols[3].metric("Pool rows", f"{len(analysis.pool):,}" if analysis.pool is not None else "none")
 for note in analysis.notes:

@@ -52,7 +52,9 @@ def run(action, message: str):
 
 status = workspace.status()
 cols = st.columns(4)
-cols[0].metric("Iterations", len(status["iterations"]))
+retrains = max(len(status["iterations"]) - 1, 0)  # iteration 0 is the starting model
+cols[0].metric("Retrains", retrains, help="Iteration 0 is the model before any new label; "
+               "each retrain on new labels starts the next iteration.")
 cols[1].metric("Labels recorded", f"{status['labels']:,}")
 cols[2].metric("Pool rows", f"{status['pool_rows']:,}")
 cols[3].metric("Training rows", f"{status['data_rows'] + status['labels']:,}")
@@ -66,7 +68,8 @@ with st.form("suggest"):
     strategy = right.radio("Strategy", STRATEGIES, format_func=STRATEGY_NAMES.get,
                            horizontal=True, key="loop_strategy")
     if st.form_submit_button("Suggest", type="primary") and run(
-            lambda: workspace.suggest(int(budget), strategy),
+            lambda: workspace.suggest(int(budget), strategy,
+                                      label_guide=st.session_state.get("label_guide")),
             "Retraining if needed and choosing pool rows…") is not None:
         st.rerun()
 
@@ -79,19 +82,25 @@ if list_path is not None:
     st.markdown(f"**Latest collection list** (iteration {list_path.parent.name}): "
                 f"{len(listing):,} rows")
     st.dataframe(listing.head(500), hide_index=True, height=240)
-    left, right = st.columns(2)
+    left, middle, right = st.columns(3)
     left.download_button("Download collection_list.csv", data=list_path.read_bytes(),
                          file_name="collection_list.csv", mime="text/csv", on_click="ignore",
                          icon=":material/download:", key="loop-list")
-    right.download_button("Download the instructions",
-                          data=(list_path.parent / "instructions.md").read_bytes(),
-                          file_name="instructions.md", mime="text/markdown",
-                          on_click="ignore", key="loop-instructions")
+    middle.download_button("Download the instructions",
+                           data=(list_path.parent / "instructions.md").read_bytes(),
+                           file_name="instructions.md", mime="text/markdown",
+                           on_click="ignore", key="loop-instructions")
+    tasks = list_path.parent / "label_studio_tasks.json"
+    if tasks.exists():  # lists written before Label Studio export have none
+        right.download_button("Download as Label Studio tasks (JSON)", data=tasks.read_bytes(),
+                              file_name="label_studio_tasks.json", mime="application/json",
+                              on_click="ignore", key="loop-label-studio")
 
 st.subheader("2 · Bring the labels back")
 with st.form("ingest", clear_on_submit=True):
-    labelled = st.file_uploader("The labelled collection list (.csv or .parquet)",
-                                type=["csv", "parquet"], key="labelled")
+    labelled = st.file_uploader("The labelled collection list (.csv or .parquet), or Label "
+                                "Studio's JSON export of its tasks",
+                                type=["csv", "parquet", "json"], key="labelled")
     if st.form_submit_button("Ingest the labels") and labelled is not None:
         with tempfile.TemporaryDirectory() as folder:
             path = Path(folder) / Path(labelled.name).name
@@ -166,7 +175,11 @@ for record in reversed(compared):
                      column_config=state.CHANGE_COLUMN)
     if record["labels"] not in controls and control is not None:
         st.caption("No random control for this iteration (it was not run with the control).")
-    st.caption(comparison["note"])
+    st.caption("Error on the same rows before and after (out-of-fold), with 95% intervals; "
+               "the change is measured row by row on those rows, with its paired 95% interval "
+               "and an exact McNemar test on the rows only one of the two models gets wrong. "
+               "A region keeps its rows of the earlier iteration; new labelled rows join it "
+               "by its rule, or by their nearest old rows when the rule is loose.")
 
 st.markdown("**Across iterations** (error of each iteration's model on its own training rows)")
 st.dataframe(pd.DataFrame([{

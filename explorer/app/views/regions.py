@@ -10,7 +10,7 @@ import streamlit as st
 from explorer import charts
 from explorer.app import state
 from explorer.selection import load_user_regions
-from explorer.diagnose import DIAGNOSIS_TITLES
+from explorer.diagnose import advice_title
 
 
 settings, analysis = state.analysis_page("Regions")
@@ -21,15 +21,16 @@ if not analysis.regions:
                "more than chance would explain. More data of the same kind is better spent "
                "broadly than on any one slice.")
 else:
-    st.markdown(f"**{len(analysis.regions)} region(s)** where the model errs more than it "
-                f"does overall. Each was found on half of the rows and tested on the other "
+    count = len(analysis.regions)
+    st.markdown(f"**{count} {state.plural(count, 'region')}** where the model errs more than "
+                f"it does overall. Each was found on half of the rows and tested on the other "
                 f"half; p-values are adjusted across regions (Benjamini-Hochberg).")
     st.plotly_chart(charts.region_error_figure(analysis), config={"displaylogo": False})
     table = pd.DataFrame([{
         "region": f"R{r.id}", "rows": r.size, "error rate": 100 * r.error_rate,
         "held-out error": 100 * r.heldout_error_rate, "overall": 100 * r.baseline_error_rate,
         "lift": r.lift, "adj. p-value": r.p_value, "rule": r.rule or "(no simple rule)",
-        "diagnosis": DIAGNOSIS_TITLES.get(r.diagnosis, "not diagnosed"),
+        "advice": advice_title(r.diagnosis, r.suggested_rows),
     } for r in analysis.regions])
     st.dataframe(table, hide_index=True, column_config=state.percent_columns(
         "error rate", "held-out error", "overall") | {
@@ -37,8 +38,8 @@ else:
         "adj. p-value": st.column_config.NumberColumn(format="%.1e")})
 
 for index, region in enumerate(analysis.regions):
-    label = (f"R{region.id} · {region.size:,} rows · {region.error_rate:.0%} wrong vs "
-             f"{region.baseline_error_rate:.0%} overall")
+    label = (f"R{region.id} · {region.size:,} {state.plural(region.size, 'row')} · "
+             f"{region.error_rate:.0%} wrong vs {region.baseline_error_rate:.0%} overall")
     with st.expander(label, expanded=index == 0):
         st.markdown(f"**{state.escape_markdown(region.description)}**")
         if region.rule:
@@ -48,9 +49,7 @@ for index, region in enumerate(analysis.regions):
         else:
             st.markdown("No simple rule fits this region; see the example rows.")
         if region.diagnosis:
-            more = (f" About {region.suggested_rows:,} more labelled rows are suggested."
-                    if region.suggested_rows else "")
-            st.warning(f"**{DIAGNOSIS_TITLES.get(region.diagnosis, region.diagnosis)}.**{more}"
+            st.warning(f"**{advice_title(region.diagnosis, region.suggested_rows)}.**"
                        + (f"\n\n{state.escape_markdown(region.evidence)}"
                           if region.evidence else ""))
         if region.contrasts:
@@ -68,7 +67,8 @@ for index, region in enumerate(analysis.regions):
             state.thumbnails(analysis.data, region.examples, shape)
         st.dataframe(analysis.data.iloc[region.examples])
         st.download_button(
-            f"Download the {region.size:,} rows of R{region.id} (CSV)",
+            f"Download the {region.size:,} {state.plural(region.size, 'row')} of R{region.id} "
+            f"(CSV)",
             data=state.rows_csv(analysis, region.rows), file_name=f"region_{region.id}.csv",
             mime="text/csv", on_click="ignore", key=f"download-{region.id}")
 
@@ -76,8 +76,10 @@ saved = load_user_regions(state.project_dir(settings))
 if saved:
     st.subheader("Your saved selections")
     st.dataframe(pd.DataFrame([{
-        "region": f"U{r['id']}", "name": r["name"], "rows": r["size"],
+        "selection": f"U{r['id']}", "name": r["name"], "rows": r["size"],
         "error rate": 100 * r["error_rate"], "p-value": r["p_value"],
         "description": r["description"]} for r in saved]), hide_index=True,
         column_config=state.percent_columns("error rate") | {
             "p-value": st.column_config.NumberColumn(format="%.1e")})
+    st.page_link("views/map.py", label="Open, show or download them on the Map page",
+                 icon=":material/scatter_plot:")
