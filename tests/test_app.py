@@ -83,7 +83,8 @@ def test_a_large_upload_is_parsed_with_a_progress_bar(workspace, monkeypatch):
     monkeypatch.setattr(state, "LARGE_UPLOAD_BYTES", 0)
     at = open_page()
     monkeypatch.setattr(state, "read_table", read_and_record)
-    table = pd.DataFrame({"x": range(300), "label": ["a", "b", "c"] * 100}).to_csv(index=False)
+    table = pd.DataFrame({"x": [0.5, 1.5, 2.5, 3.5] * 75,
+                          "label": ["a", "b", "c"] * 100}).to_csv(index=False)
     at = upload(at, "big.csv", table.encode())
     assert not at.error, [e.value for e in at.error]
     assert shares and shares[-1] == 1.0

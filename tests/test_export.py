@@ -75,13 +75,14 @@ def test_regions_json_is_strict(tiny_analysis):
 def test_collection_list_written_only_with_a_pool(tmp_path, tiny_analysis):
     tiny_analysis.collection_list = pd.DataFrame({"row": [3, 1], "region": [0, 0],
                                                   "priority": [1.0, 0.5],
+                                                  "source": ["error region"] * 2,
                                                   "reason": ["=cmd|' /C calc'!A0", "ok"],
                                                   "region_name": ["R0", "R0"],
                                                   "region_rule": ["x1 > 1", "x1 > 1"],
                                                   "label": [None, None]})
     out = save_analysis(tiny_analysis, tmp_path)
     assert {p.name for p in out.iterdir()} >= set(output_names(tiny_analysis))
-    assert "R0: `x1 > 1` - 2 rows" in (out / "instructions.md").read_text(encoding="utf-8")
+    assert "R0: `x1 > 1` - 2 rows (error region)" in (out / "instructions.md").read_text(encoding="utf-8")
     tasks = json.loads((out / "label_studio_tasks.json").read_text(encoding="utf-8"))
     assert [t["data"]["row"] for t in tasks] == [3, 1]
     raw = (out / "collection_list.csv").read_bytes()
