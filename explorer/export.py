@@ -119,6 +119,7 @@ def _region_to_dict(region) -> dict:
         "contrasts": [dataclasses.asdict(c) for c in region.contrasts],
         "group_shares": [dataclasses.asdict(g) for g in region.group_shares],
         "confusions": [{"true": t, "predicted": p, "count": n} for t, p, n in region.confusions],
+        "words": list(region.words),
         "examples": list(region.examples),
         "evidence": region.evidence,
     }
