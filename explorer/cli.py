@@ -202,7 +202,8 @@ def _run_analyze(args, out: TextIO, err: TextIO) -> int:
                        probabilities=args.probabilities, features=args.features,
                        embedding=_vectors_beside(data, args.embedding, err), groups=groups,
                        pool=args.pool, seed=args.seed, budget=args.budget, task=args.task,
-                       alpha=args.alpha, text=args.text, image_shape=image_shape,
+                       alpha=args.alpha, image_shape=image_shape,
+                       text=args.text or (dataset.text if dataset else None),
                        progress=progress)
     folder = analysis.save(args.out)
     _write_summary(analysis, folder, args.alpha, out)

@@ -17,7 +17,8 @@ from explorer.datasets import (PLANTED_KINDS, Dataset, list_datasets, load_datas
 from explorer.errors import DataError, DatasetNotFoundError, ParameterError
 
 CARDS = Path(__file__).resolve().parents[1] / "datasets"
-OFFLINE_LOADABLE = ["digits", "breast_cancer", "wine", "diabetes", "adult", "planted", "mnist"]
+OFFLINE_LOADABLE = ["digits", "breast_cancer", "wine", "diabetes", "adult", "planted", "mnist",
+                    "tickets"]
 
 
 @pytest.fixture(autouse=True)
@@ -52,7 +53,7 @@ def _mask(rows: np.ndarray, n_rows: int) -> np.ndarray:
 def test_list_datasets_names_every_builtin_with_its_size():
     infos = {info.name: info for info in list_datasets()}
     assert set(infos) == {"digits", "breast_cancer", "wine", "diabetes", "adult", "planted",
-                          "mnist"}
+                          "mnist", "tickets"}
     assert infos["adult"].rows == 32561
     assert infos["mnist"].rows == 5000
     assert infos["diabetes"].task == "regression"
