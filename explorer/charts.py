@@ -10,6 +10,9 @@ that reads a plotly selection maps it back to rows without knowing how the map w
 
 from __future__ import annotations
 
+import html
+import textwrap
+
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
@@ -21,6 +24,9 @@ __all__ = ["map_figure", "region_error_figure", "group_share_figure", "color_opt
            "group_error_figure", "group_representation_figure"]
 
 MAX_CATEGORIES = 20
+HOVER_TEXT_CHARACTERS = 240
+"""A text in a hover label is cut here: about four lines, enough to recognise it."""
+HOVER_LINE_WIDTH = 60
 """A categorical colouring shows this many most frequent values; the rest become 'other'."""
 
 _GREY = "#c4c9d0"
@@ -71,6 +77,10 @@ def map_figure(analysis, color_by: str = "error", *, max_points: int = 50_000,
     hover = ("row %{customdata[0]}<br>label %{customdata[1]}<br>predicted %{customdata[2]}"
              "<br>region %{customdata[3]}<br>" + label + " %{customdata[4]}<extra></extra>")
     customdata = np.column_stack([customdata, _as_text(values[keep])])
+    if analysis.schema.text is not None:  # the text itself, as an image would be shown
+        hover = hover.replace("<extra>", "<br>%{customdata[5]}<extra>")
+        customdata = np.column_stack([customdata, _hover_texts(
+            analysis.data[analysis.schema.text].to_numpy()[keep])])
     fig = go.Figure()
     if continuous:
         fig.add_trace(go.Scattergl(
@@ -160,6 +170,17 @@ def _as_text(values: np.ndarray) -> np.ndarray:
     if np.issubdtype(np.asarray(values).dtype, np.floating):
         return np.array([f"{v:.3g}" for v in values], dtype=object)
     return np.asarray(values).astype(str).astype(object)
+
+
+def _hover_texts(texts: np.ndarray) -> np.ndarray:
+    """Texts for a hover label: cut at ``HOVER_TEXT_CHARACTERS``, broken into short lines,
+    with HTML's special characters escaped (plotly renders hover labels as HTML)."""
+    def shown(text) -> str:
+        text = "" if pd.isna(text) else str(text)
+        cut = text[:HOVER_TEXT_CHARACTERS] + ("…" if len(text) > HOVER_TEXT_CHARACTERS else "")
+        return "<br>".join(html.escape(line) for line in textwrap.wrap(cut, HOVER_LINE_WIDTH))
+
+    return np.array([shown(text) for text in texts], dtype=object)
 
 
 def _draw_regions(fig: go.Figure, analysis, selected_region: int | None) -> None:

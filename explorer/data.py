@@ -19,7 +19,7 @@ from .errors import DataError, SchemaMismatchError
 from .reader import read_file
 
 __all__ = ["Schema", "read_table", "infer_schema", "align_pool", "label_key",
-           "finite_features"]
+           "finite_features", "square_image_shape"]
 
 MIN_ROWS = 40
 """Fewer rows than this cannot hold a region that a test could confirm."""
@@ -181,6 +181,20 @@ def infer_schema(frame: pd.DataFrame, *, target: str, prediction: str | None = N
                   probabilities=probabilities, numeric=tuple(numeric),
                   categorical=tuple(categorical), embedding=embedding, groups=groups,
                   ignored=ignored, text=text, image_shape=image_shape)
+
+
+def square_image_shape(frame: pd.DataFrame) -> tuple[int, int] | None:
+    """(side, side) when the table's numeric ``pixel_0 .. pixel_{n-1}`` columns make a square
+    image (n = side * side, at least 4x4), else None: how images stored as a table are told
+    from an ordinary table without being named."""
+    count = 0
+    while f"pixel_{count}" in frame.columns:
+        count += 1
+    side = int(np.sqrt(count))
+    if side < 4 or side * side != count or not all(
+            pd.api.types.is_numeric_dtype(frame[f"pixel_{i}"]) for i in range(count)):
+        return None
+    return side, side
 
 
 def _checked_image_shape(frame: pd.DataFrame, image_shape) -> tuple[int, int] | None:

@@ -9,7 +9,7 @@ stays right however the map was coloured or thinned, and is described by
 import streamlit as st
 
 from explorer import charts
-from explorer.app import state
+from explorer.app import media, state
 from explorer.errors import ExplorerError
 from explorer.selection import SELECTION_CAVEAT, describe_selection, save_user_region
 
@@ -35,15 +35,21 @@ if len(analysis.data) > MAX_DRAWN:
     st.info(f"The map draws {MAX_DRAWN:,} of {len(analysis.data):,} points so the browser "
             f"stays responsive (every region member and every error first). This thins the "
             f"picture only: the analysis and your selections use every row.")
-event = st.plotly_chart(figure, key=CHART_KEY, on_select="rerun",
-                        selection_mode=("points", "box", "lasso"),
-                        config={"displaylogo": False})
+shape = analysis.schema.image_shape
+shows_media = shape is not None or analysis.schema.text is not None
+chart_column, inspector_column = st.columns([3, 1]) if shows_media else (st.container(), None)
+with chart_column:
+    event = st.plotly_chart(figure, key=CHART_KEY, on_select="rerun",
+                            selection_mode=("points", "box", "lasso"),
+                            config={"displaylogo": False})
 st.caption("Hover a point to see its row. Drag a box or a lasso (toolbar, top right) to "
            "select rows, or click one point; double-click the map to clear the selection.")
 
 points = event["selection"]["points"] if event else []
 rows = sorted({int(p["customdata"][0]) for p in points if p.get("customdata")})
-shape = state.image_shape(settings)
+if inspector_column is not None:
+    with inspector_column:
+        media.inspector(analysis, rows[0] if rows else None, shape)
 if not rows:
     st.info("Nothing selected yet: select rows on the map to see how wrong the model is "
             "there, whether that is more than chance, and what the rows have in common.")
@@ -73,8 +79,7 @@ for contrast in region.contrasts:
     st.markdown(f"- {state.escape_markdown(contrast.text)}")
 st.caption(SELECTION_CAVEAT)
 
-if shape is not None:
-    state.thumbnails(analysis.data, rows, shape)
+media.region_media(analysis, rows, shape)
 shown = analysis.data.iloc[rows[:500]].assign(
     predicted=analysis.predictions.predicted[rows[:500]],
     wrong=analysis.predictions.is_error[rows[:500]])

@@ -8,13 +8,13 @@ import pandas as pd
 import streamlit as st
 
 from explorer import charts
-from explorer.app import state
+from explorer.app import media, state
 from explorer.selection import load_user_regions
 from explorer.diagnose import DIAGNOSIS_TITLES
 
 
 settings, analysis = state.analysis_page("Regions")
-shape = state.image_shape(settings)
+shape = analysis.schema.image_shape
 
 if not analysis.regions:
     st.success("No region passed the test: nowhere on the map do the model's errors cluster "
@@ -63,10 +63,12 @@ for index, region in enumerate(analysis.regions):
         if region.group_shares:
             st.plotly_chart(charts.group_share_figure(region), config={"displaylogo": False},
                             key=f"groups-{region.id}")
-        st.markdown("**Example rows** (the members nearest the region's centre)")
-        if shape is not None:
-            state.thumbnails(analysis.data, region.examples, shape)
-        st.dataframe(analysis.data.iloc[region.examples])
+        if region.words:
+            st.markdown("**Words its texts use more than the rest:** " + ", ".join(
+                state.escape_markdown(word) for word in region.words))
+        if not media.region_media(analysis, region.rows, shape):
+            st.markdown("**Example rows** (the members nearest the region's centre)")
+            st.dataframe(analysis.data.iloc[region.examples])
         st.download_button(
             f"Download the {region.size:,} rows of R{region.id} (CSV)",
             data=state.rows_csv(analysis, region.rows), file_name=f"region_{region.id}.csv",
