@@ -72,9 +72,10 @@ class Analysis:
 
 
 def _vectors_as_columns(frame: pd.DataFrame, embedding) -> tuple[pd.DataFrame, object]:
-    """Vectors given as an array or a ``.npy`` path become columns of ``frame``; column
-    names pass through unchanged."""
-    if isinstance(embedding, (str, Path)) and str(embedding).lower().endswith(".npy"):
+    """Vectors given as an array or a path (a ``Path``, or text ending in ``.npy``) become
+    columns of ``frame``; column names pass through unchanged."""
+    if isinstance(embedding, Path) or (isinstance(embedding, str) and
+                                       embedding.lower().endswith(".npy")):
         return embed.with_vector_columns(frame, embed.read_vectors(embedding),
                                          source=f"The embedding file '{Path(embedding).name}'")
     if isinstance(embedding, np.ndarray):
