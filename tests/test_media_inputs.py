@@ -8,12 +8,17 @@
 
 from __future__ import annotations
 
+import dataclasses
+import html
+import io
+
 import numpy as np
 import pandas as pd
 import pytest
 
 import explorer
-from explorer import cli, describe, embed
+from conftest import HOSTILE
+from explorer import charts, cli, describe, embed
 from explorer.data import infer_schema, square_image_shape
 from explorer.errors import DataError
 from explorer.planted_media import make_occluded_digits, make_tickets
@@ -105,7 +110,6 @@ def test_cli_reads_the_npy_beside_the_table_and_refuses_a_bad_one(tmp_path):
     frame, _, _ = vectors_table(n_rows=60)
     frame.to_csv(tmp_path / "scored.csv", index=False)
     np.save(tmp_path / "scored.npy", np.zeros((59, 4)))
-    import io
     out, err = io.StringIO(), io.StringIO()
     code = cli.main(["analyze", str(tmp_path / "scored.csv"), "--target", "label",
                      "--prediction", "pred", "--out", str(tmp_path / "out")],
@@ -196,3 +200,13 @@ def test_square_pixel_columns_are_images_and_a_wrong_shape_is_refused():
     assert square_image_shape(digits.drop(columns="pixel_63")) is None
     with pytest.raises(DataError, match="pixel_0 .. pixel_99"):
         infer_schema(digits, target="label", image_shape=(10, 10))
+
+
+def test_the_map_hover_shows_a_rows_text_escaped(tiny_analysis):
+    schema = dataclasses.replace(tiny_analysis.schema, text="city")
+    figure = charts.map_figure(dataclasses.replace(tiny_analysis, schema=schema))
+    trace = figure.data[0]
+    assert trace.hovertemplate.endswith("<br>%{customdata[5]}<extra></extra>")
+    shown = {row[5] for trace in figure.data if trace.customdata is not None
+             for row in trace.customdata}
+    assert html.escape(HOSTILE) in shown and HOSTILE not in shown
