@@ -109,8 +109,10 @@ def inspector(analysis: explorer.Analysis, row: int | None,
     """One row, large: the clicked point's image or text, with its labels."""
     st.markdown("**Inspector**")
     if row is None:
-        st.caption("Click a point on the map to see its "
-                    f"{'image' if shape is not None else 'text'} here.")
+        # Streamlit lets a click select a point only outside the box and lasso modes.
+        st.caption(f"Click a point on the map to see its "
+                   f"{'image' if shape is not None else 'text'} here (choose Pan in the "
+                   f"map's toolbar first; in Lasso or Box mode a click does not select).")
         return
     label = f"row {row}: {caption(analysis, row)}"
     if shape is not None:
