@@ -45,6 +45,9 @@ for index, region in enumerate(analysis.regions):
             st.markdown(f"Rule: {state.escape_markdown(region.rule)} "
                         f"(precision {region.rule_precision:.0%}, "
                         f"coverage {region.rule_coverage:.0%})")
+        elif shape is not None or analysis.schema.text is not None:
+            st.markdown(f"Shown by its {'images' if shape is not None else 'texts'} below, "
+                        f"not by a rule on {'pixels' if shape is not None else 'the embedding'}.")
         else:
             st.markdown("No simple rule fits this region; see the example rows.")
         if region.diagnosis:
