@@ -11,10 +11,10 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 
-from . import describe, embed, model, regions, suggest
-from .text import TextEmbedder
-from .data import Schema, align_pool, finite_features, infer_schema, read_table
+from . import coverage, describe, embed, model, regions, suggest
+from .data import Schema, align_pool, finite_features, infer_schema, labelled_rows, read_table
 from .errors import DataError, check_int
+from .text import TextEmbedder
 from .rules import RuleFeatures
 from .types import DataMap, Predictions, Region
 
@@ -42,10 +42,14 @@ class Analysis:
     for other budgets or strategies reuse the curves instead of refitting them."""
     notes: list[str] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
+    source_rows: np.ndarray | None = None
+    """Each analysed row's 0-based position in the table as given (None: the same
+    positions); they differ once rows without a label or prediction were dropped."""
 
     @property
     def points(self) -> pd.DataFrame:
-        """One row per data row: position on the map, error, and region id (-1 = none)."""
+        """One row per data row: position on the map, error, region id (-1 = none), and its
+        position in the table as given (``source_row``)."""
         region_of = np.full(len(self.data), -1, dtype=int)
         for region in reversed(self.regions):  # the most important region wins an overlap
             region_of[region.rows] = region.id
@@ -55,6 +59,8 @@ class Analysis:
             "y": self.map.coords[:, 1],
             "error": self.predictions.error,
             "region": region_of,
+            "source_row": np.arange(len(self.data)) if self.source_rows is None
+            else self.source_rows,
         })
 
     def region(self, region_id: int) -> Region:
@@ -182,8 +188,10 @@ def analyze(data, target: str, prediction: str | None = None, probabilities=None
 
     read_notes: list[str] = []
     with stage("load", "Reading the data", 0.0):
-        frame = read_table(data, notes=read_notes)
-        frame, embedding = _vectors_as_columns(frame, embedding)
+        # Vectors join the table as columns first, so rows dropped below keep their vectors.
+        frame, embedding = _vectors_as_columns(read_table(data, notes=read_notes), embedding)
+        frame, source_rows = labelled_rows(frame, target=target, prediction=prediction,
+                                           notes=read_notes)
         pool_frame = read_table(pool, what="pool", notes=read_notes) \
             if pool is not None else None
         if text is not None:
@@ -208,6 +216,12 @@ def analyze(data, target: str, prediction: str | None = None, probabilities=None
     with stage("describe", "Describing the regions", 0.85):
         found = describe.describe_regions(search.regions, frame, schema, predictions, data_map,
                                           rule_features, seed=seed)
+    if pool_frame is not None:
+        with stage("coverage", "Looking for what the new data holds and training lacks", 0.88):
+            gaps = coverage.find_coverage_gaps(frame, pool_frame, schema, seed=seed,
+                                               alpha=alpha)
+            found += coverage.coverage_regions(
+                gaps, predictions.is_error, first_id=max((r.id for r in found), default=0) + 1)
     with stage("suggest", "Diagnosing the regions and choosing rows to label", 0.9):
         diagnoses, collection_list, _ = suggest.suggest_regions(
             found, frame, schema, predictions, data_map, pool=pool_frame, budget=budget,
@@ -222,5 +236,5 @@ def analyze(data, target: str, prediction: str | None = None, probabilities=None
     return Analysis(data=frame, schema=schema, predictions=predictions, map=data_map,
                     regions=found, baseline_error_rate=float(predictions.is_error.mean()),
                     seed=seed, pool=pool_frame, collection_list=collection_list,
-                    diagnoses=diagnoses, notes=notes,
-                    timings=timings)
+                    diagnoses=diagnoses, notes=notes, timings=timings,
+                    source_rows=source_rows)

@@ -217,20 +217,30 @@ def _write_summary(analysis, folder: Path, alpha: float, out: TextIO) -> None:
     lines = [f"Analysed {len(analysis.data):,} rows: {schema.task} of '{schema.target}'; "
              f"model: {predictions.source}, {predictions.score_name} {predictions.score:.3f}.",
              f"Baseline error rate {baseline:.1%}."]
-    count = len(analysis.regions)
-    if count:
-        lines.append(f"{count} region{'s' if count > 1 else ''} passed the test "
+    found = [r for r in analysis.regions if r.kind == "error"]
+    gaps = [r for r in analysis.regions if r.kind == "coverage"]
+    if found:
+        lines.append(f"{_count(found, 'region')} passed the test "
                      f"(false discovery rate {alpha:g}), most important first:")
         lines += [f"  R{r.id:<3} {r.size:>6,} rows  error {r.error_rate:6.1%} vs "
                   f"{r.baseline_error_rate:.1%}  p={r.p_value:.2g}  {r.description}"
-                  for r in analysis.regions]
+                  for r in found]
     else:
         lines.append("No region passed the test: the errors do not cluster anywhere more "
                      "than chance explains.")
+    if gaps:
+        lines.append(f"{_count(gaps, 'coverage gap')} (far more common in the pool than in "
+                     f"training, tested on held-out rows of both):")
+        lines += [f"  R{r.id:<3} pool {r.pool_share:6.1%} vs training {r.training_share:.1%}  "
+                  f"p={r.p_value:.2g}  {r.description}" for r in gaps]
     lines += [f"  note: {note}" for note in analysis.notes]
     lines += [f"Wrote {', '.join(output_names(analysis))} to {folder}/",
               f"Open {folder / 'report.html'} in a browser to see the map and the regions."]
     out.write("\n".join(lines) + "\n")
+
+
+def _count(items: list, noun: str) -> str:
+    return f"{len(items)} {noun}{'' if len(items) == 1 else 's'}"
 
 
 # --- the workspace loop: init, suggest, ingest, retrain, status ----------------------------

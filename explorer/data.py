@@ -18,7 +18,7 @@ import pandas as pd
 from .errors import DataError, SchemaMismatchError
 from .reader import read_file
 
-__all__ = ["Schema", "read_table", "infer_schema", "align_pool", "label_key",
+__all__ = ["Schema", "read_table", "labelled_rows", "infer_schema", "align_pool", "label_key",
            "finite_features", "square_image_shape"]
 
 MIN_ROWS = 40
@@ -71,18 +71,19 @@ def label_key(value) -> str:
     return str(value)
 
 
-def read_table(source, *, what: str = "data", notes: list[str] | None = None) -> pd.DataFrame:
+def read_table(source, *, what: str = "data", notes: list[str] | None = None,
+               progress=None) -> pd.DataFrame:
     """Return ``source`` as a DataFrame with a fresh 0..n-1 index.
 
     ``source`` is a DataFrame or a path to a ``.csv`` or ``.parquet`` file (read by
     :func:`explorer.reader.read_file`: encoding, separator and decimal comma detected).
-    What was detected is appended to ``notes`` when given. Row positions in every output
-    refer to this order.
+    What was detected is appended to ``notes`` when given; ``progress(share_read)`` is called
+    as a CSV file is parsed. Row positions in every output refer to this order.
     """
     if isinstance(source, pd.DataFrame):
         frame = source.reset_index(drop=True)
     elif isinstance(source, (str, Path)):
-        frame = read_file(Path(source), what, notes if notes is not None else [])
+        frame = read_file(Path(source), what, notes if notes is not None else [], progress)
     else:
         raise DataError(
             f"The {what} must be a pandas DataFrame or a path to a .csv or .parquet file; "
@@ -97,6 +98,43 @@ def read_table(source, *, what: str = "data", notes: list[str] | None = None) ->
         raise DataError(f"The {what} has duplicated column names {duplicated}; rename them so "
                         f"each column has one name.")
     return frame
+
+
+def labelled_rows(frame: pd.DataFrame, *, target: str, prediction: str | None,
+                  notes: list[str]) -> tuple[pd.DataFrame, np.ndarray]:
+    """The rows that have a label (and a prediction, when one is named), and their positions.
+
+    A row without its label cannot be scored, and one without the model's prediction has no
+    error to count; dropping a few such rows with a count serves a user better than refusing
+    the file. The kept rows get a fresh 0..n-1 index (every output counts rows that way), and
+    their positions in ``frame`` are returned so exports can also name them as the file does.
+    """
+    _require_columns(frame, [target], "target")
+    _require_columns(frame, [prediction] if prediction else [], "prediction")
+    unusable = np.zeros(len(frame), dtype=bool)
+    for column, role in ((target, "label"), (prediction, "prediction")):
+        if column is None:
+            continue
+        blank = _missing_or_infinite(frame[column])
+        if blank.any():
+            notes.append(f"Dropped {int(blank.sum())} rows without a {role} in '{column}' "
+                         f"(rows {_shown(np.flatnonzero(blank))}, counting from 0).")
+        unusable |= blank
+    if unusable.all():
+        named = f"'{target}'" + (f" or '{prediction}'" if prediction else "")
+        raise DataError(f"No row has a value in {named}: all {len(frame)} are missing or "
+                        f"infinite. Check the column names, or fill the column.")
+    kept = np.flatnonzero(~unusable)
+    if not unusable.any():
+        return frame, kept
+    return frame.iloc[kept].reset_index(drop=True), kept
+
+
+def _missing_or_infinite(column: pd.Series) -> np.ndarray:
+    blank = column.isna().to_numpy()
+    if pd.api.types.is_numeric_dtype(column) and not pd.api.types.is_bool_dtype(column):
+        blank = blank | np.isinf(column.to_numpy(dtype=float))
+    return blank
 
 
 def _require_columns(frame: pd.DataFrame, columns, role: str) -> None:
@@ -239,16 +277,10 @@ def _check_classes(target: pd.Series, classes: tuple) -> None:
 
 def _check_no_missing(frame: pd.DataFrame, column: str, role: str) -> None:
     """Refuse missing values, and infinite ones in a column of numbers."""
-    missing = np.flatnonzero(frame[column].isna().to_numpy())
+    missing = np.flatnonzero(_missing_or_infinite(frame[column]))
     if missing.size:
-        raise DataError(f"The {role} column '{column}' has {missing.size} missing values (rows "
-                        f"{_shown(missing)}); fill or drop those rows first.")
-    if pd.api.types.is_numeric_dtype(frame[column]) and \
-            not pd.api.types.is_bool_dtype(frame[column]):
-        infinite = np.flatnonzero(np.isinf(frame[column].to_numpy(dtype=float)))
-        if infinite.size:
-            raise DataError(f"The {role} column '{column}' has {infinite.size} infinite "
-                            f"values (rows {_shown(infinite)}); fix or drop those rows.")
+        raise DataError(f"The {role} column '{column}' has {missing.size} missing or infinite "
+                        f"values (rows {_shown(missing)}); fill or drop those rows first.")
 
 
 def _check_one_kind(frame: pd.DataFrame, column: str, role: str) -> None:

@@ -98,6 +98,7 @@ def regions_to_dict(analysis) -> dict:
 def _region_to_dict(region) -> dict:
     return {
         "id": region.id,
+        "kind": region.kind,
         "size": region.size,
         "error_rate": region.error_rate,
         "baseline_error_rate": region.baseline_error_rate,
@@ -116,6 +117,8 @@ def _region_to_dict(region) -> dict:
         "rule_precision": region.rule_precision,
         "rule_coverage": region.rule_coverage,
         "parent": region.parent,
+        "pool_share": region.pool_share,
+        "training_share": region.training_share,
         "contrasts": [dataclasses.asdict(c) for c in region.contrasts],
         "group_shares": [dataclasses.asdict(g) for g in region.group_shares],
         "confusions": [{"true": t, "predicted": p, "count": n} for t, p, n in region.confusions],

@@ -20,6 +20,7 @@ import codecs
 import csv
 import io
 import re
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -49,8 +50,33 @@ DECIMAL_COMMA = re.compile(r"[+-]?(\d{1,3}(\.\d{3})+|\d+)(,\d+)?")
 RAGGED = re.compile(r"Expected (\d+) fields in line (\d+), saw (\d+)")
 
 
-def read_file(path: Path, what: str, notes: list[str]) -> pd.DataFrame:
-    """Read a .csv or .parquet file; decisions a user should know of go to ``notes``."""
+class _CountingReader(io.RawIOBase):
+    """A file that reports the share of it read so far, so a large upload shows progress."""
+
+    def __init__(self, path: Path, progress: Callable[[float], None]):
+        self._file = open(path, "rb")
+        self._size = max(path.stat().st_size, 1)
+        self._progress = progress
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        read = self._file.readinto(buffer)
+        self._progress(min(self._file.tell() / self._size, 1.0))
+        return read
+
+    def close(self) -> None:
+        self._file.close()
+        super().close()
+
+
+def read_file(path: Path, what: str, notes: list[str],
+              progress: Callable[[float], None] | None = None) -> pd.DataFrame:
+    """Read a .csv or .parquet file; decisions a user should know of go to ``notes``.
+
+    ``progress(share_read)`` is called as a CSV is parsed (pandas reads it in blocks).
+    """
     if not path.exists():
         raise DataError(f"The {what} file '{path}' does not exist; check the path.")
     if path.is_dir():
@@ -76,10 +102,15 @@ def read_file(path: Path, what: str, notes: list[str]) -> pd.DataFrame:
     text = head.decode(encoding if encoding != "utf-8-sig" else "utf-8-sig", errors="ignore")
     separator = _separator(text)
     header = _checked_header(text, separator, path, what)
-    frame = _parse(lambda: pd.read_csv(path, sep=separator, encoding=encoding,
-                                       keep_default_na=False, na_values=[""]), path, what,
-                   retry=lambda: pd.read_csv(path, sep=separator, encoding="cp1252",
-                                             keep_default_na=False, na_values=[""]))
+    options = dict(sep=separator, keep_default_na=False, na_values=[""])
+
+    def parse(encoding_used: str) -> pd.DataFrame:
+        if progress is None:
+            return pd.read_csv(path, encoding=encoding_used, **options)
+        with io.BufferedReader(_CountingReader(path, progress)) as stream:
+            return pd.read_csv(stream, encoding=encoding_used, **options)
+
+    frame = _parse(lambda: parse(encoding), path, what, retry=lambda: parse("cp1252"))
     if encoding not in ("utf-8", "utf-8-sig") or frame.attrs.pop("retried", False):
         notes.append(f"The {what} file was read as {frame.attrs.pop('encoding', encoding)} "
                      f"(it is not UTF-8).")

@@ -32,18 +32,22 @@ from threadpoolctl import threadpool_limits
 from .data import Schema, align_pool
 from .embed import ModelSpace, input_space, place_points
 from .errors import ParameterError, SchemaMismatchError, check_choice, check_int
-from .diagnose import CURVE_FOLDS, Diagnosis, diagnose_region, nearest_neighbours
+from .diagnose import (CURVE_FOLDS, Diagnosis, diagnose_coverage_gap, diagnose_region,
+                       nearest_neighbours)
 from .frozen import FrozenRegion, still_weak
 from .model import baseline_model, encode_target, model_inputs
+from .rules import Rule
 from .types import DataMap, Predictions, Region
 
 __all__ = ["PoolPlacement", "STRATEGIES", "place_pool", "estimate_error_risk", "select_rows",
            "suggest_regions", "diagnosed", "instructions_sheet", "LIST_COLUMNS"]
 
 STRATEGIES = ("targeted", "random", "uncertainty")
-LIST_COLUMNS = ("row", "region", "priority", "reason")
+LIST_COLUMNS = ("row", "region", "priority", "source", "reason")
 """The collection list's leading columns (DESIGN.md section 3); the pool's columns and an
-empty label column follow."""
+empty label column follow. ``source`` says why a row is there: an error region, a
+coverage gap, the model being unsure, or the random control."""
+SOURCES = {"error": "error region", "coverage": "coverage gap"}
 
 MAP_NEIGHBOURS = 30
 MAX_CURVE_REGIONS = 3
@@ -101,6 +105,9 @@ def place_pool(pool: pd.DataFrame, frame: pd.DataFrame, schema: Schema,
     coords = place_points(data_map.model_space, data_map.coords, space)
     coverage = np.zeros((len(pool), len(regions)))
     for column, region in enumerate(regions):
+        if region.kind == "coverage":  # found in the pool by its rule: membership is exact
+            coverage[:, column] = Rule(region.rule_conditions).mask(pool)
+            continue
         members = np.zeros(len(frame), dtype=bool)
         members[region.rows] = True
         coverage[:, column] = (_balanced_tree(data_map.model_space, members, space, seed)
@@ -205,7 +212,7 @@ def select_rows(strategy: str, budget: int, pool: pd.DataFrame, *, seed: int,
 
     Returns
     -------
-    DataFrame with ``row, region, priority, reason``, the pool's columns and an empty
+    DataFrame with ``row, region, priority, source, reason``, the pool's columns and an empty
     ``label`` column, most valuable row first (``priority`` 1).
     """
     strategy = check_choice(strategy, name="strategy", owner="select_rows", choices=STRATEGIES)
@@ -213,11 +220,11 @@ def select_rows(strategy: str, budget: int, pool: pd.DataFrame, *, seed: int,
     available = np.ones(len(pool), bool) if available is None else np.asarray(available, bool)
     open_rows = np.flatnonzero(available)
     rng = np.random.default_rng(seed)
-    picks: list[tuple[int, int, str]] = []  # (row, region, reason)
+    picks: list[tuple[int, int, str, str]] = []  # (row, region, source, reason)
     if strategy == "random":
         rows = rng.choice(open_rows, min(budget, open_rows.size), replace=False)
-        picks = [(int(r), -1, "Chosen at random (the control: compare targeted rows with "
-                              "these).") for r in rows]
+        picks = [(int(r), -1, "random", "Chosen at random (the control: compare targeted "
+                                        "rows with these).") for r in rows]
     else:
         if placement is None:
             raise ParameterError(f"The '{strategy}' strategy needs the pool placed in the "
@@ -227,18 +234,20 @@ def select_rows(strategy: str, budget: int, pool: pd.DataFrame, *, seed: int,
             picks = _targeted(budget, open_rows, placement, regions, diagnoses or {},
                               min_distance=_min_distance(placement.model_space, seed))
         unsure = _uncertainty(placement.probabilities, len(pool))
-        chosen = {row for row, _, _ in picks}
+        chosen = {pick[0] for pick in picks}
         rest = [r for r in open_rows[np.argsort(-unsure[open_rows], kind="stable")]
                 if r not in chosen][: budget - len(picks)]
-        picks += [(int(r), -1, f"The model is unsure here (top-class probability "
-                               f"{1 - unsure[r]:.0%}).") for r in rest]
+        picks += [(int(r), -1, "model unsure", f"The model is unsure here (top-class "
+                                               f"probability {1 - unsure[r]:.0%}).")
+                  for r in rest]
     return _collection_frame(picks, pool)
 
 
 def _targeted(budget: int, open_rows: np.ndarray, placement: PoolPlacement,
               regions: list[Region], diagnoses: dict[int, Diagnosis], *,
-              min_distance: float) -> list[tuple[int, int, str]]:
+              min_distance: float) -> list[tuple[int, int, str, str]]:
     """Greedy allocation in chunks to the region whose curve gains most from the next chunk."""
+    unsure = _uncertainty(placement.probabilities, len(placement.coverage))
     queues, shares = {}, {}
     for column, region in enumerate(regions):
         diagnosis = diagnoses.get(region.id)
@@ -247,13 +256,15 @@ def _targeted(budget: int, open_rows: np.ndarray, placement: PoolPlacement,
         cover = placement.coverage[open_rows, column]
         best = placement.coverage[open_rows].argmax(axis=1) == column
         candidates = open_rows[(cover >= COVERS) & best]
-        # the rows most like the region's failures first; among equals, the surest members
-        order = np.lexsort((-placement.coverage[candidates, column],
-                            -placement.error_risk[candidates]))
+        if region.kind == "coverage":  # no failures to resemble: the least sure rows first
+            order = np.argsort(-unsure[candidates], kind="stable")
+        else:  # the rows most like the region's failures first; among equals, surest members
+            order = np.lexsort((-placement.coverage[candidates, column],
+                                -placement.error_risk[candidates]))
         queues[region.id] = (column, list(candidates[order]))
         shares[region.id] = float((placement.coverage[:, column] >= COVERS).mean())
     given = {rid: 0 for rid in queues}
-    picks: list[tuple[int, int, str]] = []
+    picks: list[tuple[int, int, str, str]] = []
     chosen: list[int] = []
     by_id = {r.id: r for r in regions}
     while len(picks) < budget and queues:
@@ -271,17 +282,25 @@ def _targeted(budget: int, open_rows: np.ndarray, placement: PoolPlacement,
         name = f"R{rid}" if region.found_by.split(" ")[0] != "frozen" else \
             f"R{rid} ({region.found_by.split(';')[0]}, still weak)"
         for row in taken:
-            picks.append((row, rid, f"Like region {name} (error {region.error_rate:.0%} vs "
-                                    f"{region.baseline_error_rate:.0%} overall)"
-                                    + (f": {region.rule}" if region.rule else "")
-                                    + f"; it belongs to the region with probability "
-                                      f"{placement.coverage[row, column]:.0%}."))
+            picks.append((row, rid, SOURCES[region.kind], _reason(
+                region, name, placement.coverage[row, column])))
         chosen += taken
         given[rid] += len(taken)
     return picks
 
 
-def _collection_frame(picks: list[tuple[int, int, str]], pool: pd.DataFrame) -> pd.DataFrame:
+def _reason(region: Region, name: str, membership: float) -> str:
+    if region.kind == "coverage":
+        return (f"Coverage gap {name}: {region.rule} is {region.pool_share:.1%} of new data "
+                f"but {region.training_share:.1%} of training.")
+    return (f"Like region {name} (error {region.error_rate:.0%} vs "
+            f"{region.baseline_error_rate:.0%} overall)"
+            + (f": {region.rule}" if region.rule else "")
+            + f"; it belongs to the region with probability {membership:.0%}.")
+
+
+def _collection_frame(picks: list[tuple[int, int, str, str]], pool: pd.DataFrame
+                      ) -> pd.DataFrame:
     clash = [c for c in (*LIST_COLUMNS, "label") if c in pool.columns]
     if clash:
         raise SchemaMismatchError(f"The pool has column(s) {clash} that the collection list "
@@ -289,7 +308,7 @@ def _collection_frame(picks: list[tuple[int, int, str]], pool: pd.DataFrame) -> 
     rows = np.array([p[0] for p in picks], dtype=np.int64)
     head = pd.DataFrame({"row": rows, "region": np.array([p[1] for p in picks], dtype=np.int64),
                          "priority": np.arange(1, len(picks) + 1, dtype=np.int64),
-                         "reason": [p[2] for p in picks]})
+                         "source": [p[2] for p in picks], "reason": [p[3] for p in picks]})
     body = pool.iloc[rows].reset_index(drop=True)
     return pd.concat([head, body], axis=1).assign(label=pd.Series([None] * len(rows),
                                                                   dtype=object))
@@ -349,6 +368,9 @@ def suggest_regions(regions: list[Region], frame: pd.DataFrame, schema: Schema,
     neighbours = nearest_neighbours(features)
     diagnoses = {}
     for index, region in enumerate(regions):
+        if region.kind == "coverage":
+            diagnoses[region.id] = diagnose_coverage_gap(region)
+            continue
         diagnosis = (known or {}).get(region.id) or diagnose_region(
             region, frame, schema, predictions, features, seed=int(curve_seeds[index]),
             neighbours=neighbours, curve=index < MAX_CURVE_REGIONS)

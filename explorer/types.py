@@ -102,6 +102,9 @@ class Region:
     """``"error"``: the model errs here (tested on held-out rows); ``"coverage"``: new data
     (the pool) is dense here and training thin (tested on held-out pool and training rows),
     whatever the few training rows show."""
+    pool_share: float | None = None
+    training_share: float | None = None
+    """A coverage region's share of the pool and of the training rows."""
     parent: int | None = None
     """The id of the region this one is a hotter part of (tested against the rest of it)."""
     description: str = ""

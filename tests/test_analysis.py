@@ -25,6 +25,19 @@ def test_public_api_is_pinned():
         "Workspace", "analyze", "list_datasets", "load_dataset", "make_planted"])
 
 
+def test_rows_without_a_label_are_dropped_counted_and_traced_to_the_file(planted_data):
+    frame = planted_data.frame.head(400).copy()
+    frame["label"] = frame["label"].astype(object)
+    frame.loc[[5, 6, 300], "label"] = None
+    analysis = explorer.analyze(frame, target="label", prediction="prediction", seed=0)
+    assert "Dropped 3 rows without a label in 'label' (rows 5, 6, 300, counting from 0)." \
+        in analysis.notes
+    assert len(analysis.data) == 397
+    source = analysis.points["source_row"].to_numpy()
+    assert 5 not in source and source[5] == 7 and source[-1] == 399
+    assert analysis.data["age"].tolist() == frame["age"].iloc[source].tolist()
+
+
 def test_regions_are_frozen_and_stages_return_new_ones(planted_analysis):
     """The app shares one analysis between pages: no stage may change a region it reads."""
     a = planted_analysis
@@ -52,8 +65,9 @@ def test_planted_region_is_found_and_described(planted_analysis, planted_data):
 
 def test_points_follow_the_contract(planted_analysis):
     points = planted_analysis.points
-    assert list(points.columns) == ["row", "x", "y", "error", "region"]
+    assert list(points.columns) == ["row", "x", "y", "error", "region", "source_row"]
     assert np.array_equal(points["row"], np.arange(len(planted_analysis.data)))
+    assert np.array_equal(points["source_row"], points["row"])  # no row was dropped
     ids = {r.id for r in planted_analysis.regions} | {-1}
     assert set(points["region"]) <= ids
     for region in planted_analysis.regions:

@@ -70,6 +70,27 @@ def test_a_bad_upload_shows_the_error_not_a_traceback(workspace):
         at.error[0].value
 
 
+def test_a_large_upload_is_parsed_with_a_progress_bar(workspace, monkeypatch):
+    """Parsing draws a bar; every upload counts as large here so a small file shows it."""
+    shares: list[float] = []
+    read_table = state.read_table
+
+    def read_and_record(path, *, what, progress=None):
+        assert progress is not None, "a large upload must be read with a progress callback"
+        return read_table(path, what=what, progress=lambda share: (
+            shares.append(share), progress(share)))
+
+    monkeypatch.setattr(state, "LARGE_UPLOAD_BYTES", 0)
+    at = open_page()
+    monkeypatch.setattr(state, "read_table", read_and_record)
+    at.radio(key="source_kind").set_value("Upload a file").run()
+    table = pd.DataFrame({"x": range(300), "label": ["a", "b", "c"] * 100}).to_csv(index=False)
+    at.file_uploader(key="upload").upload("big.csv", table.encode(), "text/csv").run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    assert shares and shares[-1] == 1.0
+    assert not at.get("progress"), "the bar is removed once the table is read"
+
+
 def test_an_unusable_table_explains_itself_after_analyse(workspace):
     saved = (workspace / "last_settings.json").read_text()
     at = open_page()

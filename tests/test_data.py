@@ -6,7 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from explorer.data import MIN_ROWS, align_pool, finite_features, infer_schema, read_table
+from explorer.data import (MIN_ROWS, align_pool, finite_features, infer_schema,
+                           labelled_rows, read_table)
 from explorer.errors import DataError, SchemaMismatchError
 
 
@@ -49,7 +50,7 @@ def test_regression_is_inferred_from_a_continuous_target():
     (lambda f: f, "Did you mean 'label'"),
     (lambda f: f.head(MIN_ROWS - 1), f"at least {MIN_ROWS}"),
     (lambda f: f.assign(label="yes"), "at least 2 classes, found 1 ('yes')"),
-    (lambda f: f.assign(label=f["label"].where(f.index != 3)), "1 missing values (rows 3)"),
+    (lambda f: f.assign(label=f["label"].where(f.index != 3)), "1 missing or infinite values (rows 3)"),
 ])
 def test_data_errors_name_the_problem_and_the_fix(change, message):
     target = "labl" if message.startswith("Did") else "label"
@@ -178,9 +179,29 @@ def test_an_infinite_target_or_prediction_is_refused_with_its_rows(role, column)
     rng = np.random.default_rng(0)
     frame = table().assign(label=rng.normal(size=80), prediction=rng.normal(size=80))
     frame.loc[[4, 9], column] = [np.inf, -np.inf]  # found by tests/test_fuzz.py
-    with pytest.raises(DataError, match=fr"The {role} column '{column}' has 2 infinite values "
-                                        fr"\(rows 4, 9\)"):
+    with pytest.raises(DataError, match=fr"The {role} column '{column}' has 2 missing or infinite "
+                                        fr"values \(rows 4, 9\)"):
         infer_schema(frame, target="label", prediction="prediction")
+
+
+@pytest.mark.parametrize("column, role", [("label", "label"), ("prediction", "prediction")])
+def test_rows_without_a_label_or_prediction_are_dropped_with_a_count(column, role):
+    frame = table().assign(prediction=table()["label"])
+    frame[column] = frame[column].astype(object)
+    frame.loc[[2, 7, 30], column] = [np.nan, None, np.nan]
+    notes: list[str] = []
+    kept, positions = labelled_rows(frame, target="label", prediction="prediction", notes=notes)
+    assert notes == [f"Dropped 3 rows without a {role} in '{column}' (rows 2, 7, 30, "
+                     f"counting from 0)."]
+    assert len(kept) == 77 and list(kept.index) == list(range(77))
+    assert positions.tolist() == [i for i in range(80) if i not in (2, 7, 30)]
+    assert kept["age"].tolist() == frame["age"].iloc[positions].tolist()
+
+
+def test_a_table_with_no_labelled_row_is_refused():
+    frame = table().assign(label=np.inf)
+    with pytest.raises(DataError, match="No row has a value in 'label': all 80 are missing"):
+        labelled_rows(frame, target="label", prediction=None, notes=[])
 
 
 def test_a_target_mixing_numbers_and_booleans_is_refused():

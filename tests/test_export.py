@@ -50,7 +50,7 @@ def test_save_writes_contract_files(tmp_path, tiny_analysis):
     assert [r["id"] for r in document["regions"]] == [0, 1]
     assert document["regions"][0]["heldout_interval"] == [0.4, 0.7]
     points = pd.read_csv(out / "points.csv")
-    assert list(points.columns) == ["row", "x", "y", "error", "region"]
+    assert list(points.columns) == ["row", "x", "y", "error", "region", "source_row"]
     assert len(points) == 120 and points["row"].tolist() == list(range(120))
     assert (points["region"].iloc[:30] == 0).all() and points["region"].iloc[35] == -1
 

@@ -120,3 +120,17 @@ def test_numbers_with_nan_stay_float_and_ints_stay_int(tmp_path):
 def test_a_header_after_a_lone_carriage_return_is_read_as_pandas_reads_it(tmp_path):
     path = _write(tmp_path / "t.csv", "\r0\n1\n2\n", "utf-8")  # found by tests/test_fuzz.py
     assert read_table(path).columns.tolist() == ["0"]
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "cp1252", "utf-16"])
+def test_reading_with_progress_reports_the_share_read_and_reads_the_same_table(tmp_path,
+                                                                               encoding):
+    """The app shows a bar while a large upload is parsed; the bar must not change the table."""
+    rng = np.random.default_rng(0)
+    text = "city;score;label\n" + "".join(f"Zürich;{x:.3f};{'yes' if x > 0 else 'no'}\n"
+                                          for x in rng.normal(size=20_000))
+    path = _write(tmp_path / "t.csv", text, encoding)
+    shares: list[float] = []
+    with_bar = read_table(path, progress=shares.append)
+    pd.testing.assert_frame_equal(with_bar, read_table(path))
+    assert len(shares) > 1 and shares == sorted(shares) and shares[-1] == 1.0

@@ -8,7 +8,7 @@ import pytest
 
 from explorer import embed
 from explorer.data import infer_schema
-from explorer.regions import SearchContext, neighbourhood_candidates
+from explorer.regions import SearchContext, cluster_candidates, neighbourhood_candidates
 from explorer.shapes import SHAPE_KINDS, make_shapes
 
 
@@ -46,3 +46,29 @@ def test_the_neighbourhood_finder_proposes_a_ball_inside_a_cluster(seed):
     planted[np.concatenate(list(data.planted.values()))] = True
     assert max(planted[c.members].mean() for c in candidates) >= 0.75
     assert all(c.found_by == "neighbourhoods" for c in candidates)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_the_cluster_finder_proposes_each_blob_from_where_rows_lie_alone(seed):
+    """Clusters come from positions only: the same candidates whatever the errors are."""
+    data = make_shapes(4000, "blobs", seed=seed)
+    schema = infer_schema(data.frame, target="label", prediction="prediction")
+    space = embed.ModelSpace(schema.numeric, schema.categorical).fit_transform(
+        data.frame[list(schema.features)])
+    discovery = np.zeros(len(space), dtype=bool)
+    discovery[np.random.default_rng(seed).permutation(len(space))[:2000]] = True
+
+    def candidates(is_error):
+        return cluster_candidates(SearchContext(
+            coords=space[:, :2], model_space=space, rule_features=None,
+            discovery_errors=is_error & discovery, discovery=discovery,
+            baseline=max(float(is_error[discovery].mean()), 1e-3), min_size=20, seed=seed))
+
+    found = candidates((data.frame["prediction"] != data.frame["label"]).to_numpy())
+    assert all(c.found_by == "clusters" for c in found)
+    assert all(c.members.mean() <= 0.05 for c in found), "places, not the bulk of the table"
+    for rows in data.planted.values():  # each blob lies largely inside one candidate
+        assert max(c.members[rows].mean() for c in found) >= 0.4
+    shuffled = np.random.default_rng(seed).permutation(len(space)) < 300
+    assert [c.members.tolist() for c in candidates(shuffled)] == \
+        [c.members.tolist() for c in found]

@@ -116,7 +116,7 @@ def test_targeted_selection_prefers_region_rows_without_near_duplicates():
     assert in_region.mean() >= 0.9 and (listing.loc[in_region, "region"] == 1).all()
     pairs = set(rows // 2)
     assert len(pairs) == len(rows), "a row and its duplicate were both chosen"
-    assert list(listing.columns[:4]) == ["row", "region", "priority", "reason"]
+    assert list(listing.columns[:5]) == ["row", "region", "priority", "source", "reason"]
     assert listing["label"].isna().all()
 
 

@@ -38,6 +38,10 @@ DEFAULT_DATASET = "planted"
 """Opened on a first visit: small (3,000 rows, a few seconds) with known weak regions."""
 KEPT_ANALYSES = 4
 """Analyses kept in server memory; older ones are recomputed (their maps are cached on disk)."""
+KEPT_UPLOADS = 8
+"""Parsed uploads kept per server: a few tables and their pools, not every file seen."""
+LARGE_UPLOAD_BYTES = 5 * 2**20
+"""From about 5 MB a file takes a second or more to parse: it gets a progress bar."""
 BASELINE = "(train a baseline model)"
 COVERAGE_GAP = DatasetInfo(
     "coverage_gap", "Under-covered segment, with a pool to label (synthetic)", "classification",
@@ -144,10 +148,46 @@ def builtin_pool(name: str) -> str | None:
     return store_upload(f"{name}_pool.csv", pool.to_csv(index=False).encode())
 
 
-@st.cache_data(max_entries=8, show_spinner=False)
+@st.cache_resource(show_spinner=False)
+def _parsed_uploads() -> tuple[OrderedDict, threading.Lock]:
+    """Parsed uploads by stored name, and the lock guarding them.
+
+    A store rather than ``st.cache_data``, because parsing a large file draws a progress bar,
+    an element a cache could not replay.
+    """
+    return OrderedDict(), threading.Lock()
+
+
 def load_upload(stored: str) -> pd.DataFrame:
-    """An uploaded table, parsed once per content (it is named by its hash)."""
-    return read_table(upload_path(stored), what="data")
+    """An uploaded table, parsed once per content (it is named by its hash), with a progress
+    bar while a large one is parsed. Callers get their own frame (columns may be added)."""
+    store, lock = _parsed_uploads()
+    with lock:
+        if stored not in store:
+            store[stored] = _read_upload(upload_path(stored))
+            while len(store) > KEPT_UPLOADS:
+                store.popitem(last=False)
+        store.move_to_end(stored)
+        return store[stored].copy(deep=False)
+
+
+def _read_upload(path: Path) -> pd.DataFrame:
+    size = path.stat().st_size if path.exists() else 0
+    if size < LARGE_UPLOAD_BYTES:
+        return read_table(path, what="data")
+    label = f"Reading the uploaded table ({size / 2**20:,.0f} MB)"
+    bar = st.progress(0.0, text=label)
+    shown = [0.0]
+
+    def advance(share: float) -> None:
+        if share - shown[0] >= 0.01 or share == 1.0:  # a redraw per percent, not per block
+            shown[0] = share
+            bar.progress(share, text=f"{label}: {share:.0%}")
+
+    try:
+        return read_table(path, what="data", progress=advance)
+    finally:
+        bar.empty()
 
 
 def load_frame(source: str) -> pd.DataFrame:
