@@ -13,7 +13,8 @@ import pandas as pd
 
 from . import coverage, describe, embed, model, regions, suggest
 from .data import Schema, align_pool, finite_features, infer_schema, labelled_rows, read_table
-from .errors import check_int
+from .errors import DataError, check_int
+from .text import TextEmbedder
 from .rules import RuleFeatures
 from .types import DataMap, Predictions, Region
 
@@ -77,6 +78,47 @@ class Analysis:
         return save_analysis(self, Path(out_dir), title=title)
 
 
+def _vectors_as_columns(frame: pd.DataFrame, embedding) -> tuple[pd.DataFrame, object]:
+    """Vectors given as an array or a path (a ``Path``, or text ending in ``.npy``) become
+    columns of ``frame``; column names pass through unchanged."""
+    if isinstance(embedding, Path) or (isinstance(embedding, str) and
+                                       embedding.lower().endswith(".npy")):
+        return embed.with_vector_columns(frame, embed.read_vectors(embedding),
+                                         source=f"The embedding file '{Path(embedding).name}'")
+    if isinstance(embedding, np.ndarray):
+        return embed.with_vector_columns(frame, embedding, source="The embedding array")
+    return frame, embedding
+
+
+def _embedded_text(frame: pd.DataFrame, pool: pd.DataFrame | None, column: str, embedding,
+                   seed: int) -> tuple[pd.DataFrame, pd.DataFrame | None, tuple[str, ...]]:
+    """The text column's embedding (fitted on the data, applied to the pool) as columns,
+    added to any embedding columns already given."""
+    if not isinstance(column, str) or column not in frame.columns:
+        shown = ", ".join(map(str, frame.columns[:20]))
+        raise DataError(f"The text column {column!r} is not in the data; the columns are: "
+                        f"{shown}.")
+    embedder = TextEmbedder(random_state=seed).fit(frame[column])
+    names = embedder.columns()
+    taken = [name for name in names if name in frame.columns]
+    if taken:
+        raise DataError(f"The data already has column(s) {taken[:5]}, the names of the text "
+                        f"embedding; rename them in the data.")
+
+    def with_vectors(table: pd.DataFrame) -> pd.DataFrame:
+        vectors = pd.DataFrame(embedder.transform(table[column]), columns=names,
+                               index=table.index)
+        return pd.concat([table, vectors], axis=1)
+
+    if pool is not None and column not in pool.columns:
+        raise DataError(f"The pool lacks the text column '{column}' that the data's "
+                        f"embedding is made from; add it to the pool.")
+    given = tuple(embedding) if isinstance(embedding, (list, tuple)) else \
+        tuple(c.strip() for c in embedding.split(",")) if isinstance(embedding, str) else ()
+    return (with_vectors(frame), with_vectors(pool) if pool is not None else None,
+            given + tuple(names))
+
+
 def _no_progress(message: str, fraction: float) -> None:
     """Default progress sink: analysis stays silent unless a face asks to be told."""
 
@@ -84,7 +126,8 @@ def _no_progress(message: str, fraction: float) -> None:
 def analyze(data, target: str, prediction: str | None = None, probabilities=None,
             features=None, embedding=None, groups=None, pool=None, seed: int = 0, *,
             budget: int | None = None, task: str | None = None, alpha: float = 0.05,
-            min_region_size: int | None = None, cache_dir=None,
+            min_region_size: int | None = None, cache_dir=None, text: str | None = None,
+            image_shape: tuple[int, int] | None = None,
             progress: Progress = _no_progress) -> Analysis:
     """Find the regions of input space where a model errs, test them, and describe them.
 
@@ -100,9 +143,19 @@ def analyze(data, target: str, prediction: str | None = None, probabilities=None
         out-of-fold predictions are used, so every error is an error on an unseen row.
     probabilities : list of str, optional
         Class-probability columns, one per class in sorted class order.
-    features, embedding, groups : list of str, optional
-        Feature columns (default: every other usable column); precomputed embedding columns
-        used for the map instead of the features; columns reported per region only.
+    features, groups : list of str, optional
+        Feature columns (default: every other usable column); columns reported per region
+        only.
+    embedding : list of str, array or path, optional
+        Precomputed vectors that drive the model's space (the map and the region search)
+        instead of the features: embedding column names, an array of shape (rows,
+        dimensions), or the path of a ``.npy`` file holding one; the model reads them too.
+    text : str, optional
+        A column of free text, embedded offline (TF-IDF + TruncatedSVD, ``explorer.text``)
+        into the embedding; its regions are described by their distinctive words.
+    image_shape : (int, int), optional
+        (height, width) when each row is an image in ``pixel_*`` columns: regions are then
+        described by their confusions and shown as images, not by pixel rules.
     pool : DataFrame or path, optional
         Unlabelled rows with the same features, for the collection list.
     budget : int, optional
@@ -136,14 +189,20 @@ def analyze(data, target: str, prediction: str | None = None, probabilities=None
 
     read_notes: list[str] = []
     with stage("load", "Reading the data", 0.0):
-        frame, source_rows = labelled_rows(read_table(data, notes=read_notes), target=target,
-                                           prediction=prediction, notes=read_notes)
-        schema = infer_schema(frame, target=target, prediction=prediction,
-                              probabilities=probabilities, features=features,
-                              embedding=embedding, groups=groups, task=task)
-        frame = finite_features(frame, schema, "data", read_notes)
+        # Vectors join the table as columns first, so rows dropped below keep their vectors.
+        frame, embedding = _vectors_as_columns(read_table(data, notes=read_notes), embedding)
+        frame, source_rows = labelled_rows(frame, target=target, prediction=prediction,
+                                           notes=read_notes)
         pool_frame = read_table(pool, what="pool", notes=read_notes) \
             if pool is not None else None
+        if text is not None:
+            frame, pool_frame, embedding = _embedded_text(frame, pool_frame, text, embedding,
+                                                          seed)
+        schema = infer_schema(frame, target=target, prediction=prediction,
+                              probabilities=probabilities, features=features,
+                              embedding=embedding, groups=groups, task=task, text=text,
+                              image_shape=image_shape)
+        frame = finite_features(frame, schema, "data", read_notes)
         if pool_frame is not None:
             pool_frame = finite_features(align_pool(pool_frame, frame, schema, read_notes),
                                          schema, "pool", read_notes)

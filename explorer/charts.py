@@ -10,6 +10,9 @@ that reads a plotly selection maps it back to rows without knowing how the map w
 
 from __future__ import annotations
 
+import html
+import textwrap
+
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
@@ -22,6 +25,9 @@ __all__ = ["map_figure", "drawn_rows", "region_error_figure", "group_share_figur
            "group_error_figure", "group_representation_figure"]
 
 MAX_CATEGORIES = 20
+HOVER_TEXT_CHARACTERS = 240
+"""A text in a hover label is cut here: about four lines, enough to recognise it."""
+HOVER_LINE_WIDTH = 60
 """A categorical colouring shows this many most frequent values; the rest become 'other'."""
 
 _GREY = "#c4c9d0"
@@ -87,6 +93,10 @@ def map_figure(analysis, color_by: str = "error", *, max_points: int = 50_000,
     value_hover = "%{marker.color:.3g}" if continuous else "%{fullData.name}"
     hover = ("row %{customdata[0]}<br>true → predicted: %{text}<br>" + label + ": "
              + value_hover + "<extra></extra>")
+    if analysis.schema.text is not None:  # the text itself, as an image would be shown
+        texts = _hover_texts(analysis.data[analysis.schema.text].to_numpy()[keep])
+        text = np.array([f"{short}<br>{words}" for short, words in zip(text, texts)],
+                        dtype=object)
     focus = np.ones(len(keep), dtype=bool)
     fig = go.Figure()
     if selected_region is not None:
@@ -216,6 +226,17 @@ def _as_text(values: np.ndarray) -> np.ndarray:
     if np.issubdtype(np.asarray(values).dtype, np.floating):
         return np.array([f"{v:.3g}" for v in values], dtype=object)
     return np.asarray(values).astype(str).astype(object)
+
+
+def _hover_texts(texts: np.ndarray) -> np.ndarray:
+    """Texts for a hover label: cut at ``HOVER_TEXT_CHARACTERS``, broken into short lines,
+    with HTML's special characters escaped (plotly renders hover labels as HTML)."""
+    def shown(text) -> str:
+        text = "" if pd.isna(text) else str(text)
+        cut = text[:HOVER_TEXT_CHARACTERS] + ("…" if len(text) > HOVER_TEXT_CHARACTERS else "")
+        return "<br>".join(html.escape(line) for line in textwrap.wrap(cut, HOVER_LINE_WIDTH))
+
+    return np.array([shown(text) for text in texts], dtype=object)
 
 
 def _draw_regions(fig: go.Figure, analysis, selected_region: int | None) -> None:

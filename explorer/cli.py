@@ -109,8 +109,17 @@ def _add_analyze(subparsers) -> None:
                         help="class-probability columns, in sorted class order")
     parser.add_argument("--features", type=_columns, metavar="A,B",
                         help="feature columns (default: every other usable column)")
-    parser.add_argument("--embedding", type=_columns, metavar="A,B",
-                        help="precomputed embedding columns to map instead of the features")
+    parser.add_argument("--embedding", type=_embedding, metavar="A,B|FILE.npy",
+                        help="precomputed embedding columns, or a .npy file with one vector "
+                             "per row, that drive the map and the region search instead of "
+                             "the features (default: DATA's name with .npy, when that file "
+                             "exists)")
+    parser.add_argument("--text", metavar="COL",
+                        help="a column of free text, embedded offline (TF-IDF + SVD); its "
+                             "regions are described by their distinctive words")
+    parser.add_argument("--image-shape", type=_image_shape, metavar="HxW",
+                        help="rows are images in pixel_* columns, e.g. 28x28 (a built-in "
+                             "image dataset sets it): regions are described by confusions")
     parser.add_argument("--groups", type=_columns, metavar="A,B",
                         help="columns reported per region (e.g. sex), not used by the model")
     parser.add_argument("--pool", metavar="POOL",
@@ -126,6 +135,33 @@ def _add_analyze(subparsers) -> None:
     parser.add_argument("--out", required=True, type=Path, metavar="DIR",
                         help="folder for the results (created if missing)")
     parser.set_defaults(handler=_run_analyze)
+
+
+def _embedding(text: str):
+    """argparse type for --embedding: a .npy path, or comma-separated column names."""
+    return Path(text) if text.lower().endswith(".npy") else _columns(text)
+
+
+def _image_shape(text: str) -> tuple[int, int]:
+    """argparse type for --image-shape: ``HxW`` such as ``28x28``."""
+    try:
+        height, width = (int(side) for side in text.lower().split("x"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected HEIGHTxWIDTH such as 28x28, got "
+                                         f"{text!r}") from None
+    return height, width
+
+
+def _vectors_beside(data, embedding, err: TextIO):
+    """The ``.npy`` beside a DATA file (same name), when no --embedding was given."""
+    if embedding is not None or not isinstance(data, Path):
+        return embedding
+    beside = data.with_suffix(".npy")
+    if beside.is_file():
+        err.write(f"Using the vectors in {beside} as the embedding (one per row of "
+                  f"{data.name}); pass --embedding to choose others.\n")
+        return beside
+    return None
 
 
 def _resolve_data(text: str, seed: int):
@@ -161,10 +197,13 @@ def _run_analyze(args, out: TextIO, err: TextIO) -> int:
         err.write(f"[{fraction:4.0%}] {message}\n")
         err.flush()
 
+    image_shape = args.image_shape or (dataset.image_shape if dataset else None)
     analysis = analyze(data, target=target, prediction=prediction,
                        probabilities=args.probabilities, features=args.features,
-                       embedding=args.embedding, groups=groups, pool=args.pool,
-                       seed=args.seed, budget=args.budget, task=args.task, alpha=args.alpha,
+                       embedding=_vectors_beside(data, args.embedding, err), groups=groups,
+                       pool=args.pool, seed=args.seed, budget=args.budget, task=args.task,
+                       alpha=args.alpha, image_shape=image_shape,
+                       text=args.text or (dataset.text if dataset else None),
                        progress=progress)
     title = dataset.title if dataset is not None else Path(args.data).name
     folder = analysis.save(args.out, title=title)

@@ -19,7 +19,7 @@ from .errors import DataError, SchemaMismatchError
 from .reader import read_file
 
 __all__ = ["Schema", "read_table", "labelled_rows", "infer_schema", "align_pool", "label_key",
-           "guess_target", "column_findings", "finite_features"]
+           "guess_target", "column_findings", "finite_features", "square_image_shape"]
 
 MIN_ROWS = 40
 """Fewer rows than this cannot hold a region that a test could confirm."""
@@ -50,6 +50,10 @@ class Schema:
     embedding: tuple[str, ...] = ()
     groups: tuple[str, ...] = ()
     ignored: dict[str, str] = field(default_factory=dict)
+    text: str | None = None
+    """A column of free text, embedded into the ``embedding`` columns (``explorer.text``)."""
+    image_shape: tuple[int, int] | None = None
+    """(height, width) when each row is an image stored row-major in ``pixel_*`` columns."""
 
     @property
     def features(self) -> tuple[str, ...]:
@@ -154,7 +158,8 @@ def _as_tuple(columns) -> tuple[str, ...]:
 
 def infer_schema(frame: pd.DataFrame, *, target: str, prediction: str | None = None,
                  probabilities=None, features=None, embedding=None, groups=None,
-                 task: str | None = None) -> Schema:
+                 task: str | None = None, text: str | None = None,
+                 image_shape: tuple[int, int] | None = None) -> Schema:
     """Decide the role of every column and check the table can be analysed.
 
     By default every column that is not the target, prediction, probabilities, embedding or
@@ -167,6 +172,8 @@ def infer_schema(frame: pd.DataFrame, *, target: str, prediction: str | None = N
     _require_columns(frame, probabilities, "probability")
     _require_columns(frame, embedding, "embedding")
     _require_columns(frame, groups, "group")
+    _require_columns(frame, [text] if text else [], "text")
+    image_shape = _checked_image_shape(frame, image_shape)
     if len(frame) < MIN_ROWS:
         raise DataError(f"The data has {len(frame)} rows; explorer needs at least {MIN_ROWS} "
                         f"to find and test regions. Add rows.")
@@ -187,7 +194,7 @@ def infer_schema(frame: pd.DataFrame, *, target: str, prediction: str | None = N
         raise DataError(f"{len(probabilities)} probability columns were given for {len(classes)} "
                         f"classes {list(classes)}; give one column per class, in that order.")
 
-    reserved = {target, prediction, *probabilities, *embedding, *groups}
+    reserved = {target, prediction, *probabilities, *embedding, *groups, text}
     ignored: dict[str, str] = {}
     if features is None:
         candidates = [c for c in frame.columns if c not in reserved]
@@ -211,7 +218,40 @@ def infer_schema(frame: pd.DataFrame, *, target: str, prediction: str | None = N
     return Schema(target=target, task=task, classes=classes, prediction=prediction,
                   probabilities=probabilities, numeric=tuple(numeric),
                   categorical=tuple(categorical), embedding=embedding, groups=groups,
-                  ignored=ignored)
+                  ignored=ignored, text=text, image_shape=image_shape)
+
+
+def square_image_shape(frame: pd.DataFrame) -> tuple[int, int] | None:
+    """(side, side) when the table's numeric ``pixel_0 .. pixel_{n-1}`` columns make a square
+    image (n = side * side, at least 4x4), else None: how images stored as a table are told
+    from an ordinary table without being named."""
+    count = 0
+    while f"pixel_{count}" in frame.columns:
+        count += 1
+    side = int(np.sqrt(count))
+    if side < 4 or side * side != count or not all(
+            pd.api.types.is_numeric_dtype(frame[f"pixel_{i}"]) for i in range(count)):
+        return None
+    return side, side
+
+
+def _checked_image_shape(frame: pd.DataFrame, image_shape) -> tuple[int, int] | None:
+    """``image_shape`` as (height, width), refused when the table lacks its pixel columns."""
+    if image_shape is None:
+        return None
+    try:
+        height, width = (int(side) for side in image_shape)
+    except (TypeError, ValueError):
+        raise DataError(f"image_shape must be (height, width), e.g. (8, 8); got "
+                        f"{image_shape!r}.") from None
+    if height < 1 or width < 1:
+        raise DataError(f"image_shape must be two positive sides; got {image_shape!r}.")
+    missing = [f"pixel_{i}" for i in range(height * width) if f"pixel_{i}" not in frame.columns]
+    if missing:
+        raise DataError(f"image_shape {height}x{width} needs the columns pixel_0 .. "
+                        f"pixel_{height * width - 1} (row-major pixels); {len(missing)} are "
+                        f"missing, e.g. {missing[:3]}. Check the shape or the column names.")
+    return height, width
 
 
 def _infer_task(target: pd.Series) -> str:
@@ -338,7 +378,7 @@ def _column_role(series: pd.Series, name: str, *, explicit: bool) -> str:
         return f"{mixed}; convert it to one type to use it"
     text = series.dropna().astype(str)
     if distinct > 0.5 * len(series) and text.str.len().mean() > TEXT_MEAN_LENGTH:
-        return "free text (embed it and pass the embedding columns)"
+        return "free text (pass it as text= (--text) to embed it, or pass embedding columns)"
     if not explicit and distinct == len(series):
         return "id-like (unique per row)"
     return "categorical"

@@ -4,6 +4,11 @@ For each region: the readable rule that best matches it (with its precision and 
 a plain statement that no simple rule fits), the features whose values differ most from the
 rest, the composition of each group column against the whole, the most common confusions,
 and a few representative rows.
+
+Rows that are images or texts are not described by their columns: a rule on ``pixel_38`` or
+on an SVD component tells a person nothing. An image region's sentence is led by its
+confusions ("true 8 -> predicted 1"), and a person looks at its images; a text region's by
+the words its texts use more than the rest, with example texts.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ import pandas as pd
 
 from .data import Schema
 from .rules import RuleFeatures, RuleFit, best_rule
+from .text import distinctive_words
 from .types import Contrast, DataMap, GroupShare, Predictions, Region
 
 __all__ = ["describe_regions", "RULE_MIN_F1"]
@@ -45,16 +51,21 @@ def _described(region: Region, frame: pd.DataFrame, schema: Schema, predictions:
                data_map: DataMap, rule_features: RuleFeatures, *, seed: int) -> Region:
     members = np.zeros(len(frame), dtype=bool)
     members[region.rows] = True
-    fit = best_rule(rule_features, members, seed=seed)
-    if fit is not None and _f1(fit.precision, fit.coverage) >= RULE_MIN_F1:
-        region = replace(region, rule_conditions=fit.rule.conditions,
-                         rule_precision=fit.precision, rule_coverage=fit.coverage)
     confusions = (_confusions(frame[schema.target].to_numpy(), predictions.predicted, members)
                   if schema.is_classification else region.confusions)
-    region = replace(region, contrasts=_contrasts(frame, schema, members),
+    region = replace(region,
                      group_shares=_group_shares(frame, schema, members, predictions.is_error),
                      confusions=confusions,
                      examples=_examples(data_map.model_space, members))
+    if schema.image_shape is not None:
+        return replace(region, description=_image_sentence(region, schema))
+    if schema.text is not None:
+        region = replace(region, words=tuple(distinctive_words(frame[schema.text], members)))
+    fit = best_rule(rule_features, members, seed=seed) if rule_features.names else None
+    if fit is not None and _f1(fit.precision, fit.coverage) >= RULE_MIN_F1:
+        region = replace(region, rule_conditions=fit.rule.conditions,
+                         rule_precision=fit.precision, rule_coverage=fit.coverage)
+    region = replace(region, contrasts=_contrasts(frame, schema, members))
     return replace(region, description=_sentence(region, schema, fit))
 
 
@@ -121,13 +132,29 @@ def _examples(model_space: np.ndarray, members: np.ndarray) -> list[int]:
     return [int(r) for r in rows[np.argsort(distance, kind="stable")[:EXAMPLES]]]
 
 
+def _rates(region: Region, schema: Schema) -> str:
+    what = "wrong" if schema.is_classification else "with a large error"
+    return (f"{region.error_rate:.0%} {what} vs {region.baseline_error_rate:.0%} overall "
+            f"({region.lift:.1f}x)")
+
+
+def _image_sentence(region: Region, schema: Schema) -> str:
+    """An image region in the terms a person checks by looking: which class was taken for
+    which, how often, and how much more often than elsewhere."""
+    inside = f"inside R{region.parent}, " if region.parent is not None else ""
+    if region.confusions:
+        mistakes = ", ".join(f"true {t} -> predicted {p} ({n})" for t, p, n in region.confusions)
+        text = f"{inside}{mistakes}: {region.size:,} images, {_rates(region, schema)}"
+    else:
+        text = f"{inside}{region.size:,} images, {_rates(region, schema)}; look at them"
+    return text[0].upper() + text[1:] + "."
+
+
 def _sentence(region: Region, schema: Schema, fit: RuleFit | None) -> str:
     """One sentence that states the region's own size and error, and its rule only as what
     it is: the region itself when the rule is exact, else the best rule with its own
     precision and coverage (and "loose" when it fits badly)."""
-    what = "wrong" if schema.is_classification else "with a large error"
-    rates = (f"{region.error_rate:.0%} {what} vs {region.baseline_error_rate:.0%} overall "
-             f"({region.lift:.1f}x)")
+    rates = _rates(region, schema)
     inside = f"inside R{region.parent}, " if region.parent is not None else ""
     exact = region.rule and min(region.rule_precision, region.rule_coverage) >= EXACT_RULE
     if exact:
@@ -137,12 +164,17 @@ def _sentence(region: Region, schema: Schema, fit: RuleFit | None) -> str:
         text = (f"{inside}{region.size:,} rows, {rates}; best rule: {region.rule} (precision "
                 f"{region.rule_precision:.0%}, covers {region.rule_coverage:.0%} of the "
                 f"region{'; a loose fit' if loose else ''})")
+    elif region.words:
+        text = (f"{inside}{region.size:,} rows whose texts use "
+                f"{', '.join(repr(w) for w in region.words)} more than the rest, {rates}")
     elif region.contrasts:
         text = (f"{inside}{region.size:,} rows that no simple rule describes (closest: "
                 f"{fit.rule.text if fit else 'none'}), {rates}; they differ most in "
                 f"{region.contrasts[0].text}")
     else:
         text = f"{inside}{region.size:,} rows that no simple rule describes, {rates}"
+    if region.words and region.rule:
+        text += f"; its texts use {', '.join(repr(w) for w in region.words)} more than the rest"
     if region.confusions:
         truth, predicted, count = region.confusions[0]
         text += f"; most often true {truth} predicted as {predicted} ({count} rows)"

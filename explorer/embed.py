@@ -45,7 +45,8 @@ from .files import replace_atomically
 from .types import DataMap, Predictions
 
 __all__ = ["ModelSpace", "UmapMap", "build_map", "default_cache_dir", "input_space",
-           "model_space_only", "pack_islands", "place_points"]
+           "model_space_only", "pack_islands", "place_points", "read_vectors",
+           "with_vector_columns", "VECTOR_COLUMN_PREFIX"]
 
 MAP_VERSION = 2
 """Part of every cache key: bumped when the same inputs would give a different map (2: islands
@@ -66,6 +67,9 @@ CATEGORY_WEIGHT = 0.5
 """Scale of one-hot columns: a changed category moves a row ~0.7 of a numeric feature's spread.
 At full weight every combination of categories becomes its own island on the map, and a
 region that cuts across categories falls apart into fragments."""
+
+VECTOR_COLUMN_PREFIX = "embedding_"
+"""Names of the columns that hold vectors given as an array or a ``.npy`` file."""
 
 numba_cache_note: str | None = None
 """Set when umap-learn is imported: where numba caches, when not where it was configured to
@@ -203,10 +207,62 @@ def model_space_only(frame: pd.DataFrame, schema: Schema, predictions: Predictio
     run the search on many tables skip the fit; the coordinates are the first two columns.
     """
     space = ModelSpace(schema.numeric, schema.categorical, schema.embedding)
-    matrix = ModelSpace.with_predictions(space.fit_transform(frame[list(schema.features)]),
-                                         predictions)
+    matrix = ModelSpace.with_predictions(
+        space.fit_transform(frame[list(schema.features) + list(schema.embedding)]), predictions)
     return DataMap(coords=matrix[:, :2], model_space=matrix, n_fitted=len(frame),
                    from_cache=False, encoder=space)
+
+
+def read_vectors(path) -> np.ndarray:
+    """The array in a ``.npy`` file, read without pickles (an object array is refused)."""
+    path = Path(path)
+    if path.suffix.lower() != ".npy":
+        raise DataError(f"Embedding vectors are read from a .npy file (numpy.save); got "
+                        f"'{path.name}'. Save them with numpy.save('vectors.npy', array).")
+    try:
+        return np.load(path, allow_pickle=False)
+    except FileNotFoundError:
+        raise DataError(f"The embedding file '{path}' does not exist; give the path of the "
+                        f".npy file that holds one vector per row of the data.") from None
+    except ValueError as exc:  # a pickled object array, or not a .npy file at all
+        raise DataError(f"The embedding file '{path}' is not a plain numeric .npy array "
+                        f"({exc}); save a float array with numpy.save (pickled objects are "
+                        f"never loaded).") from None
+    except OSError as exc:
+        raise DataError(f"The embedding file '{path}' cannot be read: {exc}.") from None
+
+
+def with_vector_columns(frame: pd.DataFrame, vectors, *, source: str = "the embedding"
+                        ) -> tuple[pd.DataFrame, tuple[str, ...]]:
+    """``frame`` with one column per dimension of ``vectors`` (one vector per row), checked.
+
+    The vectors become ordinary columns (``embedding_0`` ...), so every later step that
+    selects, drops or appends rows keeps them aligned with their rows.
+    """
+    vectors = np.asarray(vectors)
+    if vectors.ndim != 2:
+        raise DataError(f"{source} must hold one vector per row, an array of shape (rows, "
+                        f"dimensions); got shape {vectors.shape}. Reshape it, e.g. "
+                        f"array.reshape(len(array), -1).")
+    if vectors.shape[0] != len(frame):
+        raise DataError(f"{source} has {vectors.shape[0]:,} vectors but the data has "
+                        f"{len(frame):,} rows; give one vector per row, in the data's order.")
+    if vectors.shape[1] < 1 or not np.issubdtype(vectors.dtype, np.number) or \
+            np.issubdtype(vectors.dtype, np.complexfloating):
+        raise DataError(f"{source} must be real numbers with at least one dimension; got "
+                        f"dtype {vectors.dtype} and shape {vectors.shape}.")
+    bad = np.flatnonzero(~np.isfinite(vectors.astype(np.float64)).all(axis=1))
+    if bad.size:
+        raise DataError(f"{source} has {bad.size:,} rows with missing or infinite values "
+                        f"(rows {', '.join(map(str, bad[:5]))}{' ...' if bad.size > 5 else ''}); "
+                        f"every vector must be finite.")
+    names = tuple(f"{VECTOR_COLUMN_PREFIX}{i}" for i in range(vectors.shape[1]))
+    taken = [name for name in names if name in frame.columns]
+    if taken:
+        raise DataError(f"The data already has column(s) {taken[:5]}, the names given to "
+                        f"{source}; rename them in the data.")
+    block = pd.DataFrame(vectors.astype(np.float32), columns=list(names), index=frame.index)
+    return pd.concat([frame, block], axis=1), names
 
 
 def input_space(data_map: DataMap) -> np.ndarray:

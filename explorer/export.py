@@ -135,6 +135,7 @@ def _region_to_dict(region) -> dict:
         "contrasts": [dataclasses.asdict(c) for c in region.contrasts],
         "group_shares": [dataclasses.asdict(g) for g in region.group_shares],
         "confusions": [{"true": t, "predicted": p, "count": n} for t, p, n in region.confusions],
+        "words": list(region.words),
         "examples": list(region.examples),
         "evidence": region.evidence,
     }
@@ -365,6 +366,9 @@ def _region_html(region, is_classification: bool) -> str:
                         for g in region.group_shares)
         parts.append("<p><b>Group composition</b></p><table><tr><th>Group</th><th>In region"
                      "</th><th>Overall</th><th>Error in region</th></tr>" + cells + "</table>")
+    if region.words:
+        parts.append("<p><b>Words its texts use more than the rest:</b> "
+                     + ", ".join(e(word) for word in region.words) + "</p>")
     if is_classification and region.confusions:
         parts.append("<p><b>Most common mistakes:</b> " + "; ".join(
             f"true {e(str(t))} predicted as {e(str(p))} ({n})" for t, p, n in region.confusions) + "</p>")

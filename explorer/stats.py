@@ -14,6 +14,8 @@ Rates here are error rates of 0/1 outcomes; counts are plain integers.
 - :func:`paired_losses`: the same for per-row losses (regression): an exact sign test on
   the rows whose loss changed, and a t interval on the mean paired difference.
 - :func:`jaccard`: the overlap of two sets of rows.
+- :func:`log_odds_z`: which words one set of texts uses more than another (log-odds ratio
+  with an informative Dirichlet prior, Monroe, Colaresi & Quinn 2008), as z-scores.
 
 Examples
 --------
@@ -32,7 +34,7 @@ from scipy.stats import binom, binomtest, norm
 from scipy.stats import t as t_distribution
 
 __all__ = ["wilson_interval", "binomial_tail", "newcombe_interval", "PairedComparison",
-           "paired_comparison", "paired_losses", "jaccard"]
+           "paired_comparison", "paired_losses", "jaccard", "log_odds_z"]
 
 
 def wilson_interval(errors: int, total: int, level: float = 0.95) -> tuple[float, float]:
@@ -189,3 +191,35 @@ def jaccard(a: np.ndarray, b: np.ndarray) -> float:
         return np.count_nonzero(a & b) / union if union else 0.0
     union = np.union1d(a, b).size
     return np.intersect1d(a, b).size / union if union else 0.0
+
+
+def log_odds_z(counts_in: np.ndarray, counts_out: np.ndarray, prior_strength: float = 500.0
+               ) -> np.ndarray:
+    """z-scores of each word's log-odds in one set of texts against another.
+
+    "Fightin' words" (Monroe, Colaresi & Quinn, Political Analysis 16, 2008): the difference
+    of log-odds with a Dirichlet prior proportional to the words' counts over both sets,
+    divided by its approximate standard deviation. A frequency ratio ranks rare words first
+    (one text with a typo); the prior shrinks them, so the words that lead are the ones both
+    frequent and lopsided.
+
+    Parameters
+    ----------
+    counts_in, counts_out : array of shape (n_words,)
+        How often each word occurs in the two sets.
+    prior_strength : float, default 500
+        Total pseudo-count of the prior, spread over the words by their overall share: a few
+        hundred shrinks words seen a handful of times while leaving common ones alone.
+    """
+    counts_in = np.asarray(counts_in, dtype=float)
+    counts_out = np.asarray(counts_out, dtype=float)
+    both = counts_in + counts_out
+    prior = prior_strength * both / max(both.sum(), 1.0)
+    prior = np.where(prior > 0, prior, 1e-9)
+
+    def log_odds(counts: np.ndarray) -> np.ndarray:
+        total = counts.sum() + prior_strength
+        return np.log(counts + prior) - np.log(np.maximum(total - counts - prior, 1e-9))
+
+    variance = 1.0 / (counts_in + prior) + 1.0 / (counts_out + prior)
+    return (log_odds(counts_in) - log_odds(counts_out)) / np.sqrt(variance)

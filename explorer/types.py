@@ -114,6 +114,8 @@ class Region:
     contrasts: list[Contrast] = field(default_factory=list)
     group_shares: list[GroupShare] = field(default_factory=list)
     confusions: list[tuple[str, str, int]] = field(default_factory=list)
+    words: tuple[str, ...] = ()
+    """For a text column: the words the region's texts use more than the rest."""
     examples: list[int] = field(default_factory=list)
     diagnosis: str | None = None
     suggested_rows: int | None = None

@@ -28,7 +28,7 @@ import streamlit as st
 
 import explorer
 from explorer import suggest
-from explorer.data import column_findings, read_table
+from explorer.data import column_findings, read_table, square_image_shape
 from explorer.datasets import DatasetInfo, make_coverage_gap
 from explorer.errors import ExplorerError
 from explorer.export import write_collection_csv
@@ -237,10 +237,14 @@ def load_frame(source: str) -> pd.DataFrame:
     return load_builtin(name).frame if kind == "builtin" else load_upload(name)
 
 
-def image_shape(settings: Settings) -> tuple[int, int] | None:
-    """(height, width) when rows are images stored as ``pixel_*`` columns (built-ins only)."""
+def media_arguments(settings: Settings) -> dict:
+    """``analyze``'s ``image_shape`` and ``text``: a built-in's own; for an upload, images
+    when its ``pixel_*`` columns make a square (``data.square_image_shape``)."""
     kind, name = settings.source.split(":", 1)
-    return load_builtin(name).image_shape if kind == "builtin" else None
+    if kind == "builtin":
+        dataset = load_builtin(name)
+        return {"image_shape": dataset.image_shape, "text": dataset.text}
+    return {"image_shape": square_image_shape(load_upload(name))}
 
 
 def default_settings(name: str = DEFAULT_DATASET) -> Settings:
@@ -358,6 +362,7 @@ def _analyze(settings: Settings, bar) -> explorer.Analysis:
         load_frame(settings.source), target=settings.target, prediction=settings.prediction,
         features=list(settings.features) if settings.features else None,
         groups=list(settings.groups) or None, pool=pool, seed=settings.seed,
+        **media_arguments(settings),
         progress=lambda message, fraction: bar.progress(min(max(fraction, 0.0), 1.0),
                                                         text=message))
 
@@ -390,20 +395,6 @@ def data_caption(settings: Settings, analysis: explorer.Analysis) -> None:
                f"{escape_markdown(p.source)} "
                f"({p.score_name} {p.score:.3f}) · "
                f"error rate {analysis.baseline_error_rate:.1%} overall")
-
-
-def thumbnails(frame: pd.DataFrame, rows, shape: tuple[int, int], *, limit: int = 24) -> None:
-    """Draw rows stored as ``pixel_*`` columns as small greyscale images with their row ids."""
-    rows = list(rows)[:limit]
-    if not rows:
-        return
-    pixels = frame[[f"pixel_{i}" for i in range(shape[0] * shape[1])]].to_numpy(float)
-    top = pixels.max() or 1.0
-    # Ink is the high value; drawn dark on white, as the digit was written.
-    images = [1 - np.clip(pixels[r].reshape(shape) / top, 0, 1) for r in rows]
-    scale = max(1, 64 // shape[0])
-    images = [np.kron(image, np.ones((scale, scale))) for image in images]
-    st.image(images, caption=[f"row {r}" for r in rows], width=64, clamp=True)
 
 
 def table_csv(frame: pd.DataFrame) -> bytes:

@@ -15,7 +15,7 @@ import pandas as pd
 import streamlit as st
 
 from explorer import charts
-from explorer.app import state
+from explorer.app import media, state
 from explorer.errors import ExplorerError
 from explorer.selection import (MODES, SELECTION_CAVEAT, combine, describe_selection,
                                 load_user_regions, map_compactness, rows_in_shapes,
@@ -86,8 +86,15 @@ if len(analysis.data) > MAX_DRAWN:
     st.info(f"The map draws {MAX_DRAWN:,} of {len(analysis.data):,} points so the browser "
             f"stays responsive (every region member and every error first). This thins the "
             f"picture only: a box or lasso selects every row inside it, drawn or not.")
-st.plotly_chart(figure, key=CHART_KEY, on_select="rerun",
-                selection_mode=("points", "box", "lasso"), config={"displaylogo": False})
+shape = analysis.schema.image_shape
+shows_media = shape is not None or analysis.schema.text is not None
+chart_column, inspector_column = st.columns([3, 1]) if shows_media else (st.container(), None)
+with chart_column:
+    st.plotly_chart(figure, key=CHART_KEY, on_select="rerun",
+                    selection_mode=("points", "box", "lasso"), config={"displaylogo": False})
+if inspector_column is not None:
+    with inspector_column:
+        media.inspector(analysis, int(selected[0]) if len(selected) else None, shape)
 
 if focus is not None:
     region = regions[focus]
@@ -175,9 +182,7 @@ if actions[1].button("Clear the selection", key="map_clear"):
     st.session_state[SELECTED] = []
     st.rerun()
 
-shape = state.image_shape(settings)
-if shape is not None:
-    state.thumbnails(analysis.data, rows, shape)
+media.region_media(analysis, rows, shape)
 shown = analysis.data.iloc[rows[:500]].assign(
     predicted=analysis.predictions.predicted[rows[:500]],
     wrong=analysis.predictions.is_error[rows[:500]])

@@ -8,13 +8,13 @@ import pandas as pd
 import streamlit as st
 
 from explorer import charts
-from explorer.app import state
+from explorer.app import media, state
 from explorer.selection import load_user_regions
 from explorer.diagnose import advice_title
 
 
 settings, analysis = state.analysis_page("Regions")
-shape = state.image_shape(settings)
+shape = analysis.schema.image_shape
 
 if not analysis.regions:
     st.success("No region passed the test: nowhere on the map do the model's errors cluster "
@@ -46,6 +46,9 @@ for index, region in enumerate(analysis.regions):
             st.markdown(f"Rule: {state.escape_markdown(region.rule)} "
                         f"(precision {region.rule_precision:.0%}, "
                         f"coverage {region.rule_coverage:.0%})")
+        elif shape is not None or analysis.schema.text is not None:
+            st.markdown(f"Shown by its {'images' if shape is not None else 'texts'} below, "
+                        f"not by a rule on {'pixels' if shape is not None else 'the embedding'}.")
         else:
             st.markdown("No simple rule fits this region; see the example rows.")
         if region.diagnosis:
@@ -62,10 +65,12 @@ for index, region in enumerate(analysis.regions):
         if region.group_shares:
             st.plotly_chart(charts.group_share_figure(region), config={"displaylogo": False},
                             key=f"groups-{region.id}")
-        st.markdown("**Example rows** (the members nearest the region's centre)")
-        if shape is not None:
-            state.thumbnails(analysis.data, region.examples, shape)
-        st.dataframe(analysis.data.iloc[region.examples])
+        if region.words:
+            st.markdown("**Words its texts use more than the rest:** " + ", ".join(
+                state.escape_markdown(word) for word in region.words))
+        if not media.region_media(analysis, region.rows, shape):
+            st.markdown("**Example rows** (the members nearest the region's centre)")
+            st.dataframe(analysis.data.iloc[region.examples])
         st.download_button(
             f"Download the {region.size:,} {state.plural(region.size, 'row')} of R{region.id} "
             f"(CSV)",
