@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from . import bias, loop, planted, shapes
+from . import bias, loop, planted, scale, shapes
 
 BENCHMARKS = {"planted": planted.main, "loop": loop.main, "bias": bias.main,
               "shapes": shapes.main}

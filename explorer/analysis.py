@@ -14,6 +14,7 @@ import pandas as pd
 from . import describe, embed, model, regions, suggest
 from .data import Schema, align_pool, finite_features, infer_schema, read_table
 from .errors import check_int
+from .neighbours import neighbour_graph
 from .rules import RuleFeatures
 from .types import DataMap, Predictions, Region
 
@@ -143,17 +144,20 @@ def analyze(data, target: str, prediction: str | None = None, probabilities=None
         predictions = model.honest_predictions(frame, schema, seed=seed)
     with stage("map", "Building the UMAP map", 0.35):
         data_map = embed.build_map(frame, schema, predictions, seed=seed, cache_dir=cache_dir)
+    with stage("neighbours", "Finding each row's nearest neighbours", 0.6):
+        graph = neighbour_graph(embed.input_space(data_map), seed=seed)
     with stage("regions", "Finding and testing error regions", 0.7):
         rule_features = RuleFeatures.from_frame(frame, schema)
         search = regions.find_regions(data_map, predictions.is_error, rule_features, seed=seed,
-                                      alpha=alpha, min_region_size=min_region_size)
+                                      alpha=alpha, min_region_size=min_region_size,
+                                      graph=graph)
     with stage("describe", "Describing the regions", 0.85):
         found = describe.describe_regions(search.regions, frame, schema, predictions, data_map,
                                           rule_features, seed=seed)
     with stage("suggest", "Diagnosing the regions and choosing rows to label", 0.9):
         diagnoses, collection_list, _ = suggest.suggest_regions(
             found, frame, schema, predictions, data_map, pool=pool_frame, budget=budget,
-            seed=seed)
+            seed=seed, graph=graph)
         found = suggest.diagnosed(found, diagnoses, pool_given=pool_frame is not None)
     progress("Done", 1.0)
     notes = read_notes + [f"Column '{c}' left out: {reason}."

@@ -39,6 +39,7 @@ from sklearn.tree import DecisionTreeClassifier
 
 from .embed import input_space
 from .errors import check_fraction, check_int
+from .neighbours import NeighbourGraph, neighbour_graph
 from .rules import CATEGORY_SEPARATOR, RuleFeatures, node_members, node_rules
 from .stats import binomial_tail, jaccard, wilson_interval
 from .types import DataMap, Region
@@ -343,21 +344,24 @@ def _select_candidates(candidates: list[Candidate], context: SearchContext) -> l
     return kept
 
 
-def _compactness(members: np.ndarray, model_space: np.ndarray, seed: int) -> float:
+def _compactness(members: np.ndarray, graph: NeighbourGraph, seed: int) -> float:
     """Mean share of a member's nearest neighbours in input space that are members."""
     rows = np.flatnonzero(members)
     if rows.size > 2000:  # a seeded sample estimates the mean well and bounds the cost
         rows = np.random.default_rng(seed).choice(rows, 2000, replace=False)
-    k = min(COMPACT_NEIGHBOURS + 1, len(model_space))
-    neighbours = NearestNeighbors(n_neighbors=k).fit(model_space).kneighbors(
-        model_space[rows], return_distance=False)[:, 1:]
-    return float(members[neighbours].mean())
+    _, neighbours = graph.first(min(COMPACT_NEIGHBOURS + 1, graph.indices.shape[1]))
+    return float(members[neighbours[rows, 1:]].mean())
 
 
 def find_regions(data_map: DataMap, is_error: np.ndarray, rule_features: RuleFeatures, *,
                  seed: int = 0, alpha: float = 0.05, min_region_size: int | None = None,
-                 finders: dict[str, Finder] | None = None) -> RegionSearch:
-    """Propose, test and rank error regions; see the module docstring for the procedure."""
+                 finders: dict[str, Finder] | None = None,
+                 graph: NeighbourGraph | None = None) -> RegionSearch:
+    """Propose, test and rank error regions; see the module docstring for the procedure.
+
+    ``graph`` is the analysis' shared neighbour graph of the input space
+    (:func:`~explorer.neighbours.neighbour_graph`), built here when not given.
+    """
     n_rows = len(is_error)
     alpha = check_fraction(alpha, name="alpha", owner="find_regions")
     min_size = default_min_region_size(n_rows) if min_region_size is None else check_int(
@@ -387,14 +391,16 @@ def find_regions(data_map: DataMap, is_error: np.ndarray, rule_features: RuleFea
             notes.append(f"Region finder '{name}' failed and was skipped: "
                          f"{type(exc).__name__}: {exc}")
     tested = _select_candidates(candidates, context)
-    regions = _confirm(tested, is_error, confirmation, baseline, alpha, min_size, inputs,
+    if tested and graph is None:
+        graph = neighbour_graph(inputs, seed=seed)
+    regions = _confirm(tested, is_error, confirmation, baseline, alpha, min_size, graph,
                        seed, notes)
     return RegionSearch(regions, len(tested), notes)
 
 
 def _confirm(tested: list[Candidate], is_error: np.ndarray, confirmation: np.ndarray,
-             baseline: float, alpha: float, min_size: int, inputs: np.ndarray, seed: int,
-             notes: list[str]) -> list[Region]:
+             baseline: float, alpha: float, min_size: int, graph: NeighbourGraph | None,
+             seed: int, notes: list[str]) -> list[Region]:
     if not tested:
         return []
     held_baseline = float(is_error[confirmation].mean())
@@ -409,7 +415,7 @@ def _confirm(tested: list[Candidate], is_error: np.ndarray, confirmation: np.nda
             continue
         members = candidate.members
         rate = float(is_error[members].mean())
-        compactness = _compactness(members, inputs, seed)
+        compactness = _compactness(members, graph, seed)
         chance = members.mean()
         if candidate.found_by == "map" and (compactness < MIN_COMPACTNESS or
                                             compactness < MIN_COMPACTNESS_OVER_CHANCE * chance):
