@@ -14,7 +14,7 @@ import sys
 from . import bias, loop, planted, scale, shapes
 
 BENCHMARKS = {"planted": planted.main, "loop": loop.main, "bias": bias.main,
-              "shapes": shapes.main}
+              "shapes": shapes.main, "scale": scale.main}
 """Benchmarks by name; each is ``main(argv, quick: bool) -> str`` and returns its printed
 table."""
 

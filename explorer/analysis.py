@@ -14,7 +14,8 @@ import pandas as pd
 from . import describe, embed, model, regions, suggest
 from .data import Schema, align_pool, finite_features, infer_schema, read_table
 from .errors import check_int
-from .neighbours import neighbour_graph
+from .cache import StageCache, digest, frame_digest
+from .neighbours import EXACT_ROWS, NeighbourGraph, neighbour_graph
 from .rules import RuleFeatures
 from .types import DataMap, Predictions, Region
 
@@ -42,6 +43,8 @@ class Analysis:
     for other budgets or strategies reuse the curves instead of refitting them."""
     notes: list[str] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
+    cached: list[str] = field(default_factory=list)
+    """The stages read back from the cache (their inputs and settings had not changed)."""
 
     @property
     def points(self) -> pd.DataFrame:
@@ -105,6 +108,9 @@ def analyze(data, target: str, prediction: str | None = None, probabilities=None
         Every random step draws from this seed: same inputs and seed, same regions.
     alpha : float
         False discovery rate for the region tests (Benjamini-Hochberg).
+    cache_dir : path, optional
+        Where the map and every stage are cached (default :func:`embed.default_cache_dir`):
+        a stage whose inputs and settings did not change is read back.
     progress : callable
         ``progress(message, fraction)`` is called as stages start.
 
@@ -144,20 +150,46 @@ def analyze(data, target: str, prediction: str | None = None, probabilities=None
         predictions = model.honest_predictions(frame, schema, seed=seed)
     with stage("map", "Building the UMAP map", 0.35):
         data_map = embed.build_map(frame, schema, predictions, seed=seed, cache_dir=cache_dir)
+    stages = StageCache(cache_dir if cache_dir is not None else embed.default_cache_dir())
+    cached = ["map"] if data_map.from_cache else []
     with stage("neighbours", "Finding each row's nearest neighbours", 0.6):
-        graph = neighbour_graph(embed.input_space(data_map), seed=seed)
+        inputs = embed.input_space(data_map)
+        space_key = digest(inputs, seed)
+        graph = _cached_graph(stages, space_key, inputs, seed, cached)
     with stage("regions", "Finding and testing error regions", 0.7):
         rule_features = RuleFeatures.from_frame(frame, schema)
-        search = regions.find_regions(data_map, predictions.is_error, rule_features, seed=seed,
-                                      alpha=alpha, min_region_size=min_region_size,
-                                      graph=graph)
+        search_key = digest(space_key, frame_digest(frame), repr(schema), predictions.is_error,
+                            alpha, min_region_size, sorted(regions.FINDERS))
+        loaded = stages.load_regions("search", search_key)
+        if loaded is None:
+            search = regions.find_regions(data_map, predictions.is_error, rule_features,
+                                          seed=seed, alpha=alpha,
+                                          min_region_size=min_region_size, graph=graph)
+            stages.save_regions("search", search_key, search.regions, {
+                "candidates_tested": search.candidates_tested, "notes": search.notes})
+        else:
+            cached.append("regions")
+            search = regions.RegionSearch(loaded[0], **loaded[1])
     with stage("describe", "Describing the regions", 0.85):
-        found = describe.describe_regions(search.regions, frame, schema, predictions, data_map,
-                                          rule_features, seed=seed)
+        describe_key = digest(search_key, predictions.predicted.astype(str),
+                              predictions.error, data_map.coords)
+        loaded = stages.load_regions("describe", describe_key)
+        if loaded is None:
+            found = describe.describe_regions(search.regions, frame, schema, predictions,
+                                              data_map, rule_features, seed=seed)
+            stages.save_regions("describe", describe_key, found, {})
+        else:
+            cached.append("describe")
+            found = loaded[0]
     with stage("suggest", "Diagnosing the regions and choosing rows to label", 0.9):
+        known = stages.load_diagnoses("diagnoses", describe_key)
         diagnoses, collection_list, _ = suggest.suggest_regions(
             found, frame, schema, predictions, data_map, pool=pool_frame, budget=budget,
-            seed=seed, graph=graph)
+            seed=seed, graph=graph, known=known)
+        if known is None:
+            stages.save_diagnoses("diagnoses", describe_key, diagnoses)
+        else:
+            cached.append("diagnoses")
         found = suggest.diagnosed(found, diagnoses, pool_given=pool_frame is not None)
     progress("Done", 1.0)
     notes = read_notes + [f"Column '{c}' left out: {reason}."
@@ -169,4 +201,18 @@ def analyze(data, target: str, prediction: str | None = None, probabilities=None
                     regions=found, baseline_error_rate=float(predictions.is_error.mean()),
                     seed=seed, pool=pool_frame, collection_list=collection_list,
                     diagnoses=diagnoses, notes=notes,
-                    timings=timings)
+                    timings=timings, cached=cached)
+
+
+def _cached_graph(stages: StageCache, space_key: str, inputs: np.ndarray, seed: int,
+                  cached: list[str]) -> NeighbourGraph:
+    """The neighbour graph of the input space, read back when the space and seed are the same."""
+    arrays = stages.load_arrays("neighbours", space_key, ("indices", "distances"))
+    if arrays is not None:
+        cached.append("neighbours")
+        return NeighbourGraph(arrays["indices"], arrays["distances"],
+                              exact=len(inputs) <= EXACT_ROWS)
+    graph = neighbour_graph(inputs, seed=seed)
+    stages.save_arrays("neighbours", space_key, {"indices": graph.indices,
+                                                 "distances": graph.distances})
+    return graph
