@@ -112,7 +112,8 @@ def analyze(data, target: str, prediction: str | None = None, probabilities=None
         Where the map and every stage are cached (default :func:`embed.default_cache_dir`):
         a stage whose inputs and settings did not change is read back.
     progress : callable
-        ``progress(message, fraction)`` is called as stages start.
+        ``progress(message, fraction)`` is called as stages start and as long stages (the
+        map, the region search, the diagnoses) advance, with ``fraction`` of the whole run.
 
     Examples
     --------
@@ -128,14 +129,18 @@ def analyze(data, target: str, prediction: str | None = None, probabilities=None
     timings: dict[str, float] = {}
 
     @contextmanager
-    def stage(name: str, message: str, fraction: float):
-        progress(message, fraction)
+    def stage(name: str, message: str, start: float, end: float):
+        """Time a stage; what it yields reports progress within it (0 to 1 of the stage)."""
+        def within(fraction: float) -> None:
+            progress(message, start + (end - start) * min(max(fraction, 0.0), 1.0))
+
+        within(0.0)
         started = time.perf_counter()
-        yield
+        yield within
         timings[name] = round(time.perf_counter() - started, 3)
 
     read_notes: list[str] = []
-    with stage("load", "Reading the data", 0.0):
+    with stage("load", "Reading the data", 0.0, 0.05):
         frame = read_table(data, notes=read_notes)
         schema = infer_schema(frame, target=target, prediction=prediction,
                               probabilities=probabilities, features=features,
@@ -146,17 +151,18 @@ def analyze(data, target: str, prediction: str | None = None, probabilities=None
         if pool_frame is not None:
             pool_frame = finite_features(align_pool(pool_frame, frame, schema, read_notes),
                                          schema, "pool", read_notes)
-    with stage("predict", "Getting honest (out-of-fold) predictions", 0.1):
+    with stage("predict", "Getting honest (out-of-fold) predictions", 0.05, 0.2):
         predictions = model.honest_predictions(frame, schema, seed=seed)
-    with stage("map", "Building the UMAP map", 0.35):
-        data_map = embed.build_map(frame, schema, predictions, seed=seed, cache_dir=cache_dir)
+    with stage("map", "Building the UMAP map", 0.2, 0.5) as within:
+        data_map = embed.build_map(frame, schema, predictions, seed=seed, cache_dir=cache_dir,
+                                   progress=within)
     stages = StageCache(cache_dir if cache_dir is not None else embed.default_cache_dir())
     cached = ["map"] if data_map.from_cache else []
-    with stage("neighbours", "Finding each row's nearest neighbours", 0.6):
+    with stage("neighbours", "Finding each row's nearest neighbours", 0.5, 0.6):
         inputs = embed.input_space(data_map)
         space_key = digest(inputs, seed)
         graph = _cached_graph(stages, space_key, inputs, seed, cached)
-    with stage("regions", "Finding and testing error regions", 0.7):
+    with stage("regions", "Finding and testing error regions", 0.6, 0.8) as within:
         rule_features = RuleFeatures.from_frame(frame, schema)
         search_key = digest(space_key, frame_digest(frame), repr(schema), predictions.is_error,
                             alpha, min_region_size, sorted(regions.FINDERS))
@@ -164,13 +170,14 @@ def analyze(data, target: str, prediction: str | None = None, probabilities=None
         if loaded is None:
             search = regions.find_regions(data_map, predictions.is_error, rule_features,
                                           seed=seed, alpha=alpha,
-                                          min_region_size=min_region_size, graph=graph)
+                                          min_region_size=min_region_size, graph=graph,
+                                          progress=within)
             stages.save_regions("search", search_key, search.regions, {
                 "candidates_tested": search.candidates_tested, "notes": search.notes})
         else:
             cached.append("regions")
             search = regions.RegionSearch(loaded[0], **loaded[1])
-    with stage("describe", "Describing the regions", 0.85):
+    with stage("describe", "Describing the regions", 0.8, 0.85):
         describe_key = digest(search_key, predictions.predicted.astype(str),
                               predictions.error, data_map.coords)
         loaded = stages.load_regions("describe", describe_key)
@@ -181,11 +188,12 @@ def analyze(data, target: str, prediction: str | None = None, probabilities=None
         else:
             cached.append("describe")
             found = loaded[0]
-    with stage("suggest", "Diagnosing the regions and choosing rows to label", 0.9):
+    with stage("suggest", "Diagnosing the regions and choosing rows to label", 0.85,
+               1.0) as within:
         known = stages.load_diagnoses("diagnoses", describe_key)
         diagnoses, collection_list, _ = suggest.suggest_regions(
             found, frame, schema, predictions, data_map, pool=pool_frame, budget=budget,
-            seed=seed, graph=graph, known=known)
+            seed=seed, graph=graph, known=known, progress=within)
         if known is None:
             stages.save_diagnoses("diagnoses", describe_key, diagnoses)
         else:

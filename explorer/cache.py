@@ -3,8 +3,8 @@
 Each stage's key is a hash of everything it reads (the data, the rows' model space, the
 errors) and of its settings, chained: a changed ``alpha`` gives the search, the descriptions
 and the diagnoses new keys, while the neighbour graph (which does not read it) is read back.
-Entries are ``.npy`` arrays (``allow_pickle=False``) and strict JSON, written atomically; a
-pickle is never read. A cache that cannot be read or written only costs time.
+Entries are ``.npy`` arrays (``allow_pickle=False``) and JSON, written atomically; a pickle
+is never read. A cache that cannot be read or written only costs time.
 """
 
 from __future__ import annotations
@@ -81,9 +81,10 @@ class StageCache:
             return None
 
     def save_json(self, stage: str, key: str, document) -> None:
-        try:
-            text = json.dumps(document, allow_nan=False, default=_plain)
-        except (TypeError, ValueError):  # a value strict JSON cannot hold: not cached
+        try:  # NaN and Infinity as Python's json writes them (a flat curve needs infinite
+            # rows); only this module reads these files back
+            text = json.dumps(document, default=_plain)
+        except (TypeError, ValueError):  # a value JSON cannot hold: not cached
             return
         self._write(self._path(stage, key, ".json"),
                     lambda handle: handle.write(text.encode("utf-8")))

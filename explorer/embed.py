@@ -65,6 +65,12 @@ place an island to 1/1,024 of a step, far below what a chart shows."""
 PREDICTION_WEIGHT = 1.0
 """Scale of the prediction block: opposite predictions sit ~1.4 feature spreads apart, enough
 to separate the model's classes without tearing a region in two along them."""
+PLACE_CHUNK = 50_000
+"""Rows placed at a time, so a long placement reports progress (scikit-learn already bounds
+the distance matrix of each search by its ``working_memory``)."""
+PLACE_START, PACK_START = 0.4, 0.9
+"""Rough shares of a sampled map's time spent before placing the other rows and before
+packing islands, for the progress bar only."""
 CATEGORY_WEIGHT = 0.5
 """Scale of one-hot columns: a changed category moves a row ~0.7 of a numeric feature's spread.
 At full weight every combination of categories becomes its own island on the map, and a
@@ -246,7 +252,9 @@ class UmapMap(BaseEstimator):
         self.sample_size = sample_size
         self.random_state = random_state
 
-    def fit(self, X: np.ndarray, y=None) -> "UmapMap":
+    def fit(self, X: np.ndarray, y=None, *, progress=None) -> "UmapMap":
+        """Fit the map; ``progress(fraction)``, if given, hears how far the fit has got."""
+        tell = progress or (lambda fraction: None)
         check_int(self.n_neighbors, name="n_neighbors", owner="UmapMap", low=2)
         check_int(self.sample_size, name="sample_size", owner="UmapMap", low=100)
         n_rows = len(X)
@@ -258,15 +266,18 @@ class UmapMap(BaseEstimator):
         coords[fitted] = _umap_fit(X[fitted], n_neighbors=min(self.n_neighbors, len(fitted) - 1),
                                    min_dist=self.min_dist,
                                    seed=int(rng.integers(2**31 - 1)))
+        tell(PLACE_START)
         rest = np.setdiff1d(np.arange(n_rows), fitted)
         if rest.size:
-            coords[rest] = place_points(X[fitted], coords[fitted], X[rest])
+            coords[rest] = place_points(X[fitted], coords[fitted], X[rest], progress=lambda done:
+                                        tell(PLACE_START + (PACK_START - PLACE_START) * done))
+        tell(PACK_START)
         self.embedding_ = pack_islands(coords)
         self.fitted_rows_ = fitted
         return self
 
-    def fit_transform(self, X: np.ndarray, y=None) -> np.ndarray:
-        return self.fit(X).embedding_
+    def fit_transform(self, X: np.ndarray, y=None, *, progress=None) -> np.ndarray:
+        return self.fit(X, progress=progress).embedding_
 
 
 def sample_rows(n_rows: int, sample_size: int, rng: np.random.Generator) -> np.ndarray:
@@ -281,13 +292,24 @@ def sample_rows(n_rows: int, sample_size: int, rng: np.random.Generator) -> np.n
 
 
 def place_points(reference: np.ndarray, reference_coords: np.ndarray, new: np.ndarray,
-                 *, k: int = 5) -> np.ndarray:
-    """Place new rows on the map at the inverse-distance-weighted mean of their neighbours."""
+                 *, k: int = 5, progress=None) -> np.ndarray:
+    """Place new rows on the map at the inverse-distance-weighted mean of their neighbours.
+
+    New rows go in chunks of ``PLACE_CHUNK``, so memory stays flat however many there are,
+    and ``progress(fraction)``, if given, hears after each chunk.
+    """
     k = min(k, len(reference))
-    distances, neighbours = NearestNeighbors(n_neighbors=k).fit(reference).kneighbors(new)
-    weights = 1.0 / (distances + 1e-6)
-    weights /= weights.sum(axis=1, keepdims=True)
-    return np.einsum("nk,nkd->nd", weights, reference_coords[neighbours]).astype(np.float32)
+    index = NearestNeighbors(n_neighbors=k).fit(reference)
+    placed = np.empty((len(new), 2), dtype=np.float32)
+    for start in range(0, len(new), PLACE_CHUNK):
+        chunk = slice(start, start + PLACE_CHUNK)
+        distances, neighbours = index.kneighbors(new[chunk])
+        weights = 1.0 / (distances + 1e-6)
+        weights /= weights.sum(axis=1, keepdims=True)
+        placed[chunk] = np.einsum("nk,nkd->nd", weights, reference_coords[neighbours])
+        if progress is not None:
+            progress(min(start + PLACE_CHUNK, len(new)) / len(new))
+    return placed
 
 
 def pack_islands(coords: np.ndarray) -> np.ndarray:
@@ -438,7 +460,7 @@ def _cache_key(matrix: np.ndarray, params: dict) -> str:
 
 
 def build_map(frame: pd.DataFrame, schema: Schema, predictions: Predictions, *, seed: int,
-              cache_dir=None, sample_size: int = 20000) -> DataMap:
+              cache_dir=None, sample_size: int = 20000, progress=None) -> DataMap:
     """Encode the rows, then fit (or load from the cache) their 2-D map.
 
     The cache key is a hash of the encoded matrix and every parameter, so a changed row,
@@ -456,7 +478,7 @@ def build_map(frame: pd.DataFrame, schema: Schema, predictions: Predictions, *, 
         return DataMap(coords=coords, model_space=matrix, n_fitted=len(fitted),
                        from_cache=True, params=params, encoder=space, fitted_rows=fitted)
     mapper = UmapMap(n_neighbors=15, min_dist=0.1, sample_size=sample_size, random_state=seed)
-    coords = mapper.fit_transform(matrix)
+    coords = mapper.fit_transform(matrix, progress=progress)
     _save_to_cache(path, coords)
     return DataMap(coords=coords, model_space=matrix, n_fitted=len(mapper.fitted_rows_),
                    from_cache=False, params=params, encoder=space,

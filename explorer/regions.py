@@ -356,11 +356,13 @@ def _compactness(members: np.ndarray, graph: NeighbourGraph, seed: int) -> float
 def find_regions(data_map: DataMap, is_error: np.ndarray, rule_features: RuleFeatures, *,
                  seed: int = 0, alpha: float = 0.05, min_region_size: int | None = None,
                  finders: dict[str, Finder] | None = None,
-                 graph: NeighbourGraph | None = None) -> RegionSearch:
+                 graph: NeighbourGraph | None = None,
+                 progress: Callable[[float], None] | None = None) -> RegionSearch:
     """Propose, test and rank error regions; see the module docstring for the procedure.
 
     ``graph`` is the analysis' shared neighbour graph of the input space
-    (:func:`~explorer.neighbours.neighbour_graph`), built here when not given.
+    (:func:`~explorer.neighbours.neighbour_graph`), built here when not given;
+    ``progress(fraction)``, if given, hears after each finder.
     """
     n_rows = len(is_error)
     alpha = check_fraction(alpha, name="alpha", owner="find_regions")
@@ -384,7 +386,10 @@ def find_regions(data_map: DataMap, is_error: np.ndarray, rule_features: RuleFea
         seed=seed)
     notes: list[str] = []
     candidates: list[Candidate] = []
-    for name, finder in (finders or FINDERS).items():
+    finders = finders or FINDERS
+    for done, (name, finder) in enumerate(finders.items()):
+        if progress is not None:
+            progress(done / (len(finders) + 1))
         try:
             candidates.extend(finder(context))
         except Exception as exc:  # a broken plug-in is reported as data, never fatal

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
+from typing import Callable
 
 import numpy as np
 import pandas as pd
@@ -332,12 +333,14 @@ def suggest_regions(regions: list[Region], frame: pd.DataFrame, schema: Schema,
                     budget: int | None = None, strategy: str = "targeted", seed: int = 0,
                     available: np.ndarray | None = None, frozen: list[FrozenRegion] = (),
                     known: dict[int, Diagnosis] | None = None,
-                    graph: NeighbourGraph | None = None) -> tuple[dict[int, Diagnosis], pd.DataFrame | None, PoolPlacement | None]:
+                    graph: NeighbourGraph | None = None,
+                    progress: Callable[[float], None] | None = None) -> tuple[dict[int, Diagnosis], pd.DataFrame | None, PoolPlacement | None]:
     """Diagnose every region and, with a pool, choose ``budget`` rows (default 100) to label.
 
     The regions are read, never changed; :func:`diagnosed` gives them their diagnosis.
 
-    ``graph`` is the analysis' shared neighbour graph of the input space (built when missing).
+    ``graph`` is the analysis' shared neighbour graph of the input space (built when missing);
+    ``progress(fraction)``, if given, hears as each region is diagnosed.
     ``known`` holds diagnoses already made for these regions on this data (``Analysis.
     diagnoses``); they are reused, since a learning curve costs nine model fits.
     ``frozen`` holds regions of earlier iterations; those :func:`still_weak` keeps are
@@ -352,6 +355,8 @@ def suggest_regions(regions: list[Region], frame: pd.DataFrame, schema: Schema,
     neighbours = nearest_neighbours(features, graph, seed=seed)
     diagnoses = {}
     for index, region in enumerate(regions):
+        if progress is not None:
+            progress(index / (len(regions) + 1))
         diagnosis = (known or {}).get(region.id) or diagnose_region(
             region, frame, schema, predictions, features, seed=int(curve_seeds[index]),
             neighbours=neighbours, curve=index < MAX_CURVE_REGIONS)

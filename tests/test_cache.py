@@ -41,5 +41,7 @@ def test_keys_change_with_any_input_and_a_bad_entry_is_a_miss(tmp_path):
     assert np.array_equal(cache.load_arrays("stage", "key", ("rows",))["rows"], array)
     (tmp_path / "stages" / "stage-key.rows.npy").write_bytes(b"not an array")
     assert cache.load_arrays("stage", "key", ("rows",)) is None
-    cache.save_json("stage", "nan", {"value": float("nan")})  # strict JSON: not cached
-    assert cache.load_json("stage", "nan") is None
+    cache.save_json("stage", "inf", {"rows": float("inf")})  # a flat curve's estimate
+    assert cache.load_json("stage", "inf") == {"rows": float("inf")}
+    cache.save_json("stage", "object", {"value": object()})  # not JSON: not cached
+    assert cache.load_json("stage", "object") is None
