@@ -16,7 +16,8 @@ The slope of each stage is the least-squares slope of log seconds on log rows ov
 run (1 is linear, 2 quadratic; n log n over 10k-1M reads about 1.1).
 
 Run: ``python -m benchmarks scale [--rows 10000 100000 1000000] [--seed 0]``
-(``--quick``: 5,000 and 20,000 rows).
+(``--quick``: 5,000 and 20,000 rows); ``--agreement 60000`` compares the regions and
+diagnoses found on the approximate neighbour graph with those on the exact one.
 """
 
 from __future__ import annotations
@@ -92,6 +93,20 @@ def _floor(matrix: np.ndarray, fitted: np.ndarray, seed: int) -> float:
     return time.perf_counter() - started
 
 
+def _log(n_rows: int, started: float):
+    """A progress callback that logs each stage's start to stderr, so a run stopped early
+    still shows how far each stage got."""
+    last = [""]
+
+    def progress(message: str, fraction: float) -> None:
+        if message != last[0]:
+            last[0] = message
+            print(f"{n_rows:,} rows, {time.perf_counter() - started:7.1f} s: {message}",
+                  file=sys.stderr, flush=True)
+
+    return progress
+
+
 def one_size(n_rows: int, seed: int, floor: bool) -> dict:
     """Run one size in this process; the figures as a dict."""
     import explorer
@@ -102,7 +117,7 @@ def one_size(n_rows: int, seed: int, floor: bool) -> dict:
     with tempfile.TemporaryDirectory() as cache:
         started = time.perf_counter()
         first = explorer.analyze(frame, target="label", prediction="prediction", seed=seed,
-                                 cache_dir=cache)
+                                 cache_dir=cache, progress=_log(n_rows, started))
         first_seconds = time.perf_counter() - started
         peak = _peak_gib()
         started = time.perf_counter()
@@ -115,6 +130,53 @@ def one_size(n_rows: int, seed: int, floor: bool) -> dict:
     return {"rows": n_rows, "compile": compile_seconds, "analyze": first_seconds,
             "stages": first.timings, "peak_gib": peak, "second": second_seconds,
             "floor": floor_seconds, "regions": len(first.regions), "planted_jaccard": best}
+
+
+def agreement(n_rows: int, seed: int) -> str:
+    """How the regions and diagnoses on the approximate neighbour graph agree with the exact.
+
+    On the benchmark's table without the UMAP map (no default finder reads it): the share of
+    each row's 15 exact neighbours the approximate graph finds, the member Jaccard of the
+    regions found with each graph (matched in rank order), the largest change of a region's
+    compactness, and the diagnoses that agree.
+    """
+    from explorer import embed, model, suggest
+    from explorer.data import infer_schema
+    from explorer.neighbours import neighbour_graph
+    from explorer.regions import find_regions
+    from explorer.rules import RuleFeatures
+    from explorer.stats import jaccard
+
+    frame, _ = make_table(n_rows, seed)
+    schema = infer_schema(frame, target="label", prediction="prediction")
+    predictions = model.honest_predictions(frame, schema, seed=seed)
+    data_map = embed.model_space_only(frame, schema, predictions)
+    inputs = embed.input_space(data_map)
+    rules = RuleFeatures.from_frame(frame, schema)
+    runs = {}
+    for exact in (True, False):
+        started = time.perf_counter()
+        graph = neighbour_graph(inputs, seed=seed, exact=exact)
+        seconds = time.perf_counter() - started
+        found = find_regions(data_map, predictions.is_error, rules, seed=seed, graph=graph)
+        diagnoses, _, _ = suggest.suggest_regions(found.regions, frame, schema, predictions,
+                                                  data_map, seed=seed, graph=graph)
+        runs[exact] = (graph, found.regions, diagnoses, seconds)
+    (exact_graph, exact_regions, exact_diagnoses, exact_seconds), \
+        (approximate_graph, regions, diagnoses, approximate_seconds) = runs[True], runs[False]
+    recall = np.mean([np.intersect1d(a[1:], b[1:]).size / (len(a) - 1)
+                      for a, b in zip(exact_graph.indices, approximate_graph.indices)])
+    jaccards = [jaccard(a.rows, b.rows) for a, b in zip(exact_regions, regions)]
+    compactness = max((abs(a.compactness - b.compactness)
+                       for a, b in zip(exact_regions, regions)), default=0.0)
+    same = sum(exact_diagnoses[r].kind == diagnoses[r].kind
+               for r in exact_diagnoses if r in diagnoses)
+    return (f"Agreement at {n_rows:,} rows (seed {seed}): graph exact {exact_seconds:.1f} s, "
+            f"approximate {approximate_seconds:.1f} s (after its compile), neighbour recall "
+            f"{recall:.3f}; regions {len(exact_regions)} exact / {len(regions)} approximate, "
+            f"member Jaccard min {min(jaccards, default=float('nan')):.3f}; compactness "
+            f"changed by at most {compactness:.3f}; diagnoses agree on {same} of "
+            f"{len(exact_diagnoses)}.")
 
 
 def _slope(sizes: list[int], seconds: list[float]) -> float:
@@ -151,8 +213,15 @@ def main(argv: list[str], *, quick: bool = False) -> str:
                         default=[5000, 20000] if quick else [10_000, 100_000, 1_000_000])
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--no-floor", action="store_true", help="skip the bare UMAP floor")
+    parser.add_argument("--agreement", type=int, metavar="ROWS",
+                        help="compare the exact and approximate neighbour graphs at ROWS")
     parser.add_argument("--one", type=int, help=argparse.SUPPRESS)  # the child process
     args = parser.parse_args(argv)
+    if args.agreement:
+        compile_seconds = _compile(args.seed)
+        text = agreement(args.agreement, args.seed) + f" Compile {compile_seconds:.0f} s."
+        print(text)
+        return text
     if args.one:
         print(json.dumps(one_size(args.one, args.seed, not args.no_floor)))
         return ""
@@ -160,9 +229,9 @@ def main(argv: list[str], *, quick: bool = False) -> str:
     for n_rows in args.rows:
         command = [sys.executable, "-m", "benchmarks", "scale", "--one", str(n_rows),
                    "--seed", str(args.seed)] + (["--no-floor"] if args.no_floor else [])
-        done = subprocess.run(command, capture_output=True, text=True)
+        done = subprocess.run(command, stdout=subprocess.PIPE, text=True)  # stderr: the log
         if done.returncode:
-            raise RuntimeError(f"{n_rows:,} rows failed:\n{done.stderr[-3000:]}")
+            raise RuntimeError(f"{n_rows:,} rows failed (its log is above).")
         results.append(json.loads(done.stdout.strip().splitlines()[-1]))
         print(json.dumps(results[-1]), flush=True)
     text = (f"Scale benchmark: seed {args.seed}, {NUMERIC} numeric + {CATEGORICAL} categorical "
