@@ -12,8 +12,10 @@ import numpy as np
 import pandas as pd
 
 from . import coverage, describe, embed, model, regions, suggest
+from .cache import StageCache, digest, frame_digest
 from .data import Schema, align_pool, finite_features, infer_schema, labelled_rows, read_table
 from .errors import DataError, check_int
+from .neighbours import EXACT_ROWS, NeighbourGraph, neighbour_graph
 from .text import TextEmbedder
 from .rules import RuleFeatures
 from .types import DataMap, Predictions, Region
@@ -45,6 +47,8 @@ class Analysis:
     source_rows: np.ndarray | None = None
     """Each analysed row's 0-based position in the table as given (None: the same
     positions); they differ once rows without a label or prediction were dropped."""
+    cached: list[str] = field(default_factory=list)
+    """The stages read back from the cache (their inputs and settings had not changed)."""
 
     @property
     def points(self) -> pd.DataFrame:
@@ -164,8 +168,12 @@ def analyze(data, target: str, prediction: str | None = None, probabilities=None
         Every random step draws from this seed: same inputs and seed, same regions.
     alpha : float
         False discovery rate for the region tests (Benjamini-Hochberg).
+    cache_dir : path, optional
+        Where the map and every stage are cached (default :func:`embed.default_cache_dir`):
+        a stage whose inputs and settings did not change is read back.
     progress : callable
-        ``progress(message, fraction)`` is called as stages start.
+        ``progress(message, fraction)`` is called as stages start and as long stages (the
+        map, the region search, the diagnoses) advance, with ``fraction`` of the whole run.
 
     Examples
     --------
@@ -181,14 +189,18 @@ def analyze(data, target: str, prediction: str | None = None, probabilities=None
     timings: dict[str, float] = {}
 
     @contextmanager
-    def stage(name: str, message: str, fraction: float):
-        progress(message, fraction)
+    def stage(name: str, message: str, start: float, end: float):
+        """Time a stage; what it yields reports progress within it (0 to 1 of the stage)."""
+        def within(fraction: float) -> None:
+            progress(message, start + (end - start) * min(max(fraction, 0.0), 1.0))
+
+        within(0.0)
         started = time.perf_counter()
-        yield
+        yield within
         timings[name] = round(time.perf_counter() - started, 3)
 
     read_notes: list[str] = []
-    with stage("load", "Reading the data", 0.0):
+    with stage("load", "Reading the data", 0.0, 0.05):
         # Vectors join the table as columns first, so rows dropped below keep their vectors.
         frame, embedding = _vectors_as_columns(read_table(data, notes=read_notes), embedding)
         frame, source_rows = labelled_rows(frame, target=target, prediction=prediction,
@@ -206,25 +218,58 @@ def analyze(data, target: str, prediction: str | None = None, probabilities=None
         if pool_frame is not None:
             pool_frame = finite_features(align_pool(pool_frame, frame, schema, read_notes),
                                          schema, "pool", read_notes)
-    with stage("predict", "Getting honest (out-of-fold) predictions", 0.1):
+    with stage("predict", "Getting honest (out-of-fold) predictions", 0.05, 0.2):
         predictions = model.honest_predictions(frame, schema, seed=seed)
-    with stage("map", "Building the UMAP map", 0.35):
-        data_map = embed.build_map(frame, schema, predictions, seed=seed, cache_dir=cache_dir)
-    with stage("regions", "Finding and testing error regions", 0.7):
+    with stage("map", "Building the UMAP map", 0.2, 0.5) as within:
+        data_map = embed.build_map(frame, schema, predictions, seed=seed, cache_dir=cache_dir,
+                                   progress=within)
+    stages = StageCache(cache_dir if cache_dir is not None else embed.default_cache_dir())
+    cached = ["map"] if data_map.from_cache else []
+    with stage("neighbours", "Finding each row's nearest neighbours", 0.5, 0.6):
+        inputs = embed.input_space(data_map)
+        space_key = digest(inputs, seed)
+        graph = _cached_graph(stages, space_key, inputs, seed, cached)
+    with stage("regions", "Finding and testing error regions", 0.6, 0.8) as within:
         rule_features = RuleFeatures.from_frame(frame, schema)
-        search = regions.find_regions(data_map, predictions.is_error, rule_features, seed=seed,
-                                      alpha=alpha, min_region_size=min_region_size)
-    with stage("describe", "Describing the regions", 0.85):
-        found = describe.describe_regions(search.regions, frame, schema, predictions, data_map,
-                                          rule_features, seed=seed)
+        search_key = digest(space_key, frame_digest(frame), repr(schema), predictions.is_error,
+                            alpha, min_region_size, sorted(regions.FINDERS))
+        loaded = stages.load_regions("search", search_key)
+        if loaded is None:
+            search = regions.find_regions(data_map, predictions.is_error, rule_features,
+                                          seed=seed, alpha=alpha,
+                                          min_region_size=min_region_size, graph=graph,
+                                          progress=within)
+            stages.save_regions("search", search_key, search.regions, {
+                "candidates_tested": search.candidates_tested, "notes": search.notes})
+        else:
+            cached.append("regions")
+            search = regions.RegionSearch(loaded[0], **loaded[1])
+    with stage("describe", "Describing the regions", 0.8, 0.85):
+        describe_key = digest(search_key, predictions.predicted.astype(str),
+                              predictions.error, data_map.coords)
+        loaded = stages.load_regions("describe", describe_key)
+        if loaded is None:
+            found = describe.describe_regions(search.regions, frame, schema, predictions,
+                                              data_map, rule_features, seed=seed)
+            stages.save_regions("describe", describe_key, found, {})
+        else:
+            cached.append("describe")
+            found = loaded[0]
     if pool_frame is not None:
-        with stage("coverage", "Looking for what the new data holds and training lacks", 0.88):
+        with stage("coverage", "Looking for what the new data holds and training lacks",
+                   0.85, 0.87):
             found = coverage.add_coverage_gaps(found, frame, pool_frame, schema,
                                                predictions.is_error, seed=seed, alpha=alpha)
-    with stage("suggest", "Diagnosing the regions and choosing rows to label", 0.9):
+    with stage("suggest", "Diagnosing the regions and choosing rows to label", 0.87,
+               1.0) as within:
+        known = stages.load_diagnoses("diagnoses", describe_key)
         diagnoses, collection_list, _ = suggest.suggest_regions(
             found, frame, schema, predictions, data_map, pool=pool_frame, budget=budget,
-            seed=seed)
+            seed=seed, graph=graph, known=known, progress=within)
+        if known is None:
+            stages.save_diagnoses("diagnoses", describe_key, diagnoses)
+        else:
+            cached.append("diagnoses")
         found = suggest.diagnosed(found, diagnoses, pool_given=pool_frame is not None)
     progress("Done", 1.0)
     notes = read_notes + [f"Column '{c}' left out: {reason}."
@@ -236,4 +281,18 @@ def analyze(data, target: str, prediction: str | None = None, probabilities=None
                     regions=found, baseline_error_rate=float(predictions.is_error.mean()),
                     seed=seed, pool=pool_frame, collection_list=collection_list,
                     diagnoses=diagnoses, notes=notes, timings=timings,
-                    source_rows=source_rows)
+                    source_rows=source_rows, cached=cached)
+
+
+def _cached_graph(stages: StageCache, space_key: str, inputs: np.ndarray, seed: int,
+                  cached: list[str]) -> NeighbourGraph:
+    """The neighbour graph of the input space, read back when the space and seed are the same."""
+    arrays = stages.load_arrays("neighbours", space_key, ("indices", "distances"))
+    if arrays is not None:
+        cached.append("neighbours")
+        return NeighbourGraph(arrays["indices"], arrays["distances"],
+                              exact=len(inputs) <= EXACT_ROWS)
+    graph = neighbour_graph(inputs, seed=seed)
+    stages.save_arrays("neighbours", space_key, {"indices": graph.indices,
+                                                 "distances": graph.distances})
+    return graph

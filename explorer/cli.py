@@ -19,7 +19,7 @@ import signal
 import subprocess
 import sys
 import tomllib
-from contextlib import redirect_stderr, redirect_stdout
+from contextlib import contextmanager, redirect_stderr, redirect_stdout
 from pathlib import Path
 from typing import Callable, TextIO
 
@@ -193,22 +193,37 @@ def _run_analyze(args, out: TextIO, err: TextIO) -> int:
         prediction = prediction or dataset.prediction
         groups = groups or list(dataset.groups) or None
 
-    def progress(message: str, fraction: float) -> None:
-        err.write(f"[{fraction:4.0%}] {message}\n")
-        err.flush()
-
     image_shape = args.image_shape or (dataset.image_shape if dataset else None)
-    analysis = analyze(data, target=target, prediction=prediction,
-                       probabilities=args.probabilities, features=args.features,
-                       embedding=_vectors_beside(data, args.embedding, err), groups=groups,
-                       pool=args.pool, seed=args.seed, budget=args.budget, task=args.task,
-                       alpha=args.alpha, image_shape=image_shape,
-                       text=args.text or (dataset.text if dataset else None),
-                       progress=progress)
+    with _progress_bar(err) as progress:
+        analysis = analyze(data, target=target, prediction=prediction,
+                           probabilities=args.probabilities, features=args.features,
+                           embedding=_vectors_beside(data, args.embedding, err),
+                           groups=groups, pool=args.pool, seed=args.seed, budget=args.budget,
+                           task=args.task, alpha=args.alpha, image_shape=image_shape,
+                           text=args.text or (dataset.text if dataset else None),
+                           progress=progress)
     title = dataset.title if dataset is not None else Path(args.data).name
     folder = analysis.save(args.out, title=title)
     _write_summary(analysis, folder, args.alpha, out)
     return 0
+
+
+@contextmanager
+def _progress_bar(err: TextIO):
+    """A tqdm bar on ``err`` that moves within long stages; yields the ``progress`` callback.
+
+    On a terminal the bar redraws in place; into a file or pipe tqdm separates its updates
+    with carriage returns, so each stage's name is still in the log.
+    """
+    from tqdm import tqdm
+
+    with tqdm(total=100, file=err, unit="%", dynamic_ncols=True, mininterval=0.5,
+              bar_format="{desc}: {percentage:3.0f}%|{bar}| {elapsed}") as bar:
+        def progress(message: str, fraction: float) -> None:
+            bar.set_description_str(message, refresh=False)
+            bar.update(max(0.0, 100 * fraction - bar.n))
+
+        yield progress
 
 
 def _write_summary(analysis, folder: Path, alpha: float, out: TextIO) -> None:

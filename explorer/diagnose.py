@@ -25,6 +25,7 @@ from threadpoolctl import threadpool_limits
 
 from .data import Schema
 from .model import baseline_model, encode_target, model_inputs
+from .neighbours import NeighbourGraph, neighbour_graph
 from .regions import MIN_LIFT
 from .stats import wilson_interval
 from .types import Predictions, Region
@@ -181,9 +182,14 @@ def diagnose_region(region: Region, frame: pd.DataFrame, schema: Schema,
     return _collect(region, frame, schema, seed=seed)
 
 
-def nearest_neighbours(features: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def nearest_neighbours(features: np.ndarray, graph: NeighbourGraph | None = None, *,
+                       seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Each row's ``NEIGHBOURS + 1`` nearest rows, itself first: read from the analysis'
+    shared ``graph`` of ``features`` when given, else searched."""
     k = min(NEIGHBOURS + 1, len(features))
-    return NearestNeighbors(n_neighbors=k).fit(features).kneighbors(features)
+    if graph is None:
+        graph = neighbour_graph(features, k=k, seed=seed)
+    return graph.first(k)
 
 
 def _shown(rows: np.ndarray) -> str:

@@ -40,6 +40,7 @@ from sklearn.tree import DecisionTreeClassifier
 
 from .embed import input_space
 from .errors import check_fraction, check_int
+from .neighbours import NeighbourGraph, neighbour_graph
 from .rules import CATEGORY_SEPARATOR, RuleFeatures, node_members, node_rules
 from .stats import binomial_tail, jaccard, wilson_interval
 from .types import DataMap, Region
@@ -388,20 +389,40 @@ def _select_candidates(candidates: list[Candidate], context: SearchContext) -> l
 def neighbour_compactness(members: np.ndarray, model_space: np.ndarray, seed: int) -> float:
     """Mean share of a member's nearest neighbours in ``model_space`` that are members: near
     1 for one tight place, near the region's share of rows for members spread at random.
-    The search reads input space; the app reads the 2-D map the same way."""
+    The search reads it off its neighbour graph (:func:`graph_compactness`); the app reads
+    the 2-D map this way."""
+    rows = _sampled_members(members, seed)
+    k = min(COMPACT_NEIGHBOURS + 1, len(model_space))
+    neighbours = NearestNeighbors(n_neighbors=k).fit(model_space).kneighbors(
+        model_space[rows], return_distance=False)
+    return float(members[neighbours[:, 1:]].mean())
+
+
+def graph_compactness(members: np.ndarray, graph: NeighbourGraph, seed: int) -> float:
+    """:func:`neighbour_compactness` in input space, read off the analysis' shared graph."""
+    rows = _sampled_members(members, seed)
+    _, neighbours = graph.first(min(COMPACT_NEIGHBOURS + 1, graph.indices.shape[1]))
+    return float(members[neighbours[rows, 1:]].mean())
+
+
+def _sampled_members(members: np.ndarray, seed: int) -> np.ndarray:
     rows = np.flatnonzero(members)
     if rows.size > 2000:  # a seeded sample estimates the mean well and bounds the cost
         rows = np.random.default_rng(seed).choice(rows, 2000, replace=False)
-    k = min(COMPACT_NEIGHBOURS + 1, len(model_space))
-    neighbours = NearestNeighbors(n_neighbors=k).fit(model_space).kneighbors(
-        model_space[rows], return_distance=False)[:, 1:]
-    return float(members[neighbours].mean())
+    return rows
 
 
 def find_regions(data_map: DataMap, is_error: np.ndarray, rule_features: RuleFeatures, *,
                  seed: int = 0, alpha: float = 0.05, min_region_size: int | None = None,
-                 finders: dict[str, Finder] | None = None) -> RegionSearch:
-    """Propose, test and rank error regions; see the module docstring for the procedure."""
+                 finders: dict[str, Finder] | None = None,
+                 graph: NeighbourGraph | None = None,
+                 progress: Callable[[float], None] | None = None) -> RegionSearch:
+    """Propose, test and rank error regions; see the module docstring for the procedure.
+
+    ``graph`` is the analysis' shared neighbour graph of the input space
+    (:func:`~explorer.neighbours.neighbour_graph`), built here when not given;
+    ``progress(fraction)``, if given, hears after each finder.
+    """
     n_rows = len(is_error)
     alpha = check_fraction(alpha, name="alpha", owner="find_regions")
     min_size = default_min_region_size(n_rows) if min_region_size is None else check_int(
@@ -424,21 +445,26 @@ def find_regions(data_map: DataMap, is_error: np.ndarray, rule_features: RuleFea
         seed=seed)
     notes: list[str] = []
     candidates: list[Candidate] = []
-    for name, finder in (finders or FINDERS).items():
+    finders = finders or FINDERS
+    for done, (name, finder) in enumerate(finders.items()):
+        if progress is not None:
+            progress(done / (len(finders) + 1))
         try:
             candidates.extend(finder(context))
         except Exception as exc:  # a broken plug-in is reported as data, never fatal
             notes.append(f"Region finder '{name}' failed and was skipped: "
                          f"{type(exc).__name__}: {exc}")
     tested = _select_candidates(candidates, context)
-    regions = _confirm(tested, is_error, confirmation, baseline, alpha, min_size, inputs,
+    if tested and graph is None:
+        graph = neighbour_graph(inputs, seed=seed)
+    regions = _confirm(tested, is_error, confirmation, baseline, alpha, min_size, graph,
                        seed, notes)
     return RegionSearch(regions, len(tested), notes)
 
 
 def _confirm(tested: list[Candidate], is_error: np.ndarray, confirmation: np.ndarray,
-             baseline: float, alpha: float, min_size: int, inputs: np.ndarray, seed: int,
-             notes: list[str]) -> list[Region]:
+             baseline: float, alpha: float, min_size: int, graph: NeighbourGraph | None,
+             seed: int, notes: list[str]) -> list[Region]:
     if not tested:
         return []
     held_baseline = float(is_error[confirmation].mean())
@@ -453,7 +479,7 @@ def _confirm(tested: list[Candidate], is_error: np.ndarray, confirmation: np.nda
             continue
         members = candidate.members
         rate = float(is_error[members].mean())
-        compactness = neighbour_compactness(members, inputs, seed)
+        compactness = graph_compactness(members, graph, seed)
         chance = members.mean()
         if candidate.found_by == "map" and (compactness < MIN_COMPACTNESS or
                                             compactness < MIN_COMPACTNESS_OVER_CHANCE * chance):

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
+from typing import Callable
 
 import numpy as np
 import pandas as pd
@@ -36,6 +37,7 @@ from .diagnose import (CURVE_FOLDS, Diagnosis, diagnose_coverage_gap, diagnose_r
                        nearest_neighbours)
 from .frozen import FrozenRegion, still_weak
 from .model import baseline_model, encode_target, model_inputs
+from .neighbours import NeighbourGraph
 from .rules import Rule
 from .types import DataMap, Predictions, Region
 
@@ -108,7 +110,8 @@ def place_pool(pool: pd.DataFrame, frame: pd.DataFrame, schema: Schema,
     encoded = data_map.encoder.transform(pool_inputs)
     space = ModelSpace.with_predictions(encoded, pool_predictions)
     error_risk = estimate_error_risk(frame, pool, schema, predictions, seed)
-    coords = place_points(data_map.model_space, data_map.coords, space)
+    fitted = slice(None) if data_map.fitted_rows is None else data_map.fitted_rows
+    coords = place_points(data_map.model_space[fitted], data_map.coords[fitted], space)
     coverage = np.zeros((len(pool), len(regions)))
     for column, region in enumerate(regions):
         if region.kind == "coverage":  # found in the pool by its rule: membership is exact
@@ -371,12 +374,15 @@ def suggest_regions(regions: list[Region], frame: pd.DataFrame, schema: Schema,
                     predictions: Predictions, data_map: DataMap, *, pool=None,
                     budget: int | None = None, strategy: str = "targeted", seed: int = 0,
                     available: np.ndarray | None = None, frozen: list[FrozenRegion] = (),
-                    known: dict[int, Diagnosis] | None = None
-                    ) -> tuple[dict[int, Diagnosis], pd.DataFrame | None, PoolPlacement | None]:
+                    known: dict[int, Diagnosis] | None = None,
+                    graph: NeighbourGraph | None = None,
+                    progress: Callable[[float], None] | None = None) -> tuple[dict[int, Diagnosis], pd.DataFrame | None, PoolPlacement | None]:
     """Diagnose every region and, with a pool, choose ``budget`` rows (default 100) to label.
 
     The regions are read, never changed; :func:`diagnosed` gives them their diagnosis.
 
+    ``graph`` is the analysis' shared neighbour graph of the input space (built when missing);
+    ``progress(fraction)``, if given, hears as each region is diagnosed.
     ``known`` holds diagnoses already made for these regions on this data (``Analysis.
     diagnoses``); they are reused, since a learning curve costs nine model fits.
     ``frozen`` holds regions of earlier iterations; those :func:`still_weak` keeps are
@@ -388,9 +394,11 @@ def suggest_regions(regions: list[Region], frame: pd.DataFrame, schema: Schema,
     curve_seeds = rng.integers(2**31 - 1, size=max(1, len(regions)))
     pool_seed, select_seed, frozen_seed = (int(s) for s in rng.integers(2**31 - 1, size=3))
     features = input_space(data_map)
-    neighbours = nearest_neighbours(features)
+    neighbours = nearest_neighbours(features, graph, seed=seed)
     diagnoses = {}
     for index, region in enumerate(regions):
+        if progress is not None:
+            progress(index / (len(regions) + 1))
         if region.kind == "coverage":
             diagnoses[region.id] = diagnose_coverage_gap(region)
             continue

@@ -46,6 +46,8 @@ class DataMap:
     params: dict = field(default_factory=dict)
     encoder: object = None
     """The fitted ``embed.ModelSpace``: places pool rows in the same space."""
+    fitted_rows: np.ndarray | None = None
+    """The rows UMAP was fitted on (None: all); new rows are placed against these alone."""
 
 
 @dataclass(frozen=True)

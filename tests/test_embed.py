@@ -121,3 +121,22 @@ def test_rows_in_a_few_places_map_without_a_warning():
         "x": np.tile([np.inf, -5.32128e-169, 0.0, 0.0, 0.0], 80)})
     analysis = explorer.analyze(frame, target="target")
     assert np.isfinite(analysis.map.coords).all()
+
+
+def test_many_far_islands_all_come_in_clear_of_each_other():
+    rng = np.random.default_rng(3)
+    main = rng.uniform(-1, 1, (4000, 2))
+    angles = rng.uniform(0, 2 * np.pi, 150)
+    far = np.c_[np.cos(angles), np.sin(angles)] * rng.uniform(20, 40, (150, 1))
+    layout = np.vstack([main, far]).astype(np.float32)
+    packed = pack_islands(layout)
+    assert np.array_equal(packed[:4000], layout[:4000])
+    moved = packed[4000:]
+    extent = float(np.max(np.percentile(main, 99, axis=0) - np.percentile(main, 1, axis=0)))
+    gap = ISLAND_GAP * extent
+    assert np.linalg.norm(moved, axis=1).max() < 20  # every one came in
+    between = np.sqrt(((moved[:, None] - moved[None, :]) ** 2).sum(-1))
+    np.fill_diagonal(between, np.inf)
+    assert between.min() >= gap * (1 - 1e-3)
+    to_main = np.sqrt(((moved[:, None] - packed[None, :4000]) ** 2).sum(-1))
+    assert to_main.min() >= gap * (1 - 1e-3)

@@ -1,0 +1,47 @@
+"""The stage cache: a second run reads every unchanged stage back, and a changed setting
+recomputes only what depends on it."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+
+import explorer
+from explorer.cache import StageCache, digest
+
+
+def test_a_second_run_reads_every_stage_back_and_finds_the_same(planted_data, tmp_path):
+    run = dict(target=planted_data.target, prediction="prediction", seed=0, cache_dir=tmp_path)
+    first = explorer.analyze(planted_data.frame, **run)
+    second = explorer.analyze(planted_data.frame, **run)
+    assert first.cached == []
+    assert second.cached == ["map", "neighbours", "regions", "describe", "diagnoses"]
+    assert len(first.regions) == len(second.regions) > 0
+    for before, after in zip(first.regions, second.regions):
+        assert np.array_equal(before.rows, after.rows)
+        for field in dataclasses.fields(before):
+            if field.name != "rows":
+                assert getattr(before, field.name) == getattr(after, field.name), field.name
+    assert first.diagnoses == second.diagnoses
+    files = {path.suffix for path in (tmp_path / "stages").iterdir()}
+    assert files <= {".npy", ".json"}  # never a pickle
+
+    stricter = explorer.analyze(planted_data.frame, **run, alpha=0.01)
+    assert stricter.cached == ["map", "neighbours"]  # the search and what follows it re-ran
+
+
+def test_keys_change_with_any_input_and_a_bad_entry_is_a_miss(tmp_path):
+    array = np.arange(6, dtype=np.int64)
+    assert digest(array, 0.05) != digest(array, 0.01)
+    assert digest(array) != digest(array.astype(np.int32))
+    assert digest(array) != digest(array.reshape(2, 3))
+    cache = StageCache(tmp_path)
+    cache.save_arrays("stage", "key", {"rows": array})
+    assert np.array_equal(cache.load_arrays("stage", "key", ("rows",))["rows"], array)
+    (tmp_path / "stages" / "stage-key.rows.npy").write_bytes(b"not an array")
+    assert cache.load_arrays("stage", "key", ("rows",)) is None
+    cache.save_json("stage", "inf", {"rows": float("inf")})  # a flat curve's estimate
+    assert cache.load_json("stage", "inf") == {"rows": float("inf")}
+    cache.save_json("stage", "object", {"value": object()})  # not JSON: not cached
+    assert cache.load_json("stage", "object") is None
