@@ -149,7 +149,8 @@ def _region(fields: dict, rows: np.ndarray) -> Region:
         "rule_conditions": tuple(Condition(**c) for c in fields["rule_conditions"]),
         "contrasts": [Contrast(**c) for c in fields["contrasts"]],
         "group_shares": [GroupShare(**g) for g in fields["group_shares"]],
-        "confusions": [tuple(c) for c in fields["confusions"]]})
+        "confusions": [tuple(c) for c in fields["confusions"]],
+        "words": tuple(fields["words"])})
 
 
 def _plain(value):
