@@ -277,15 +277,16 @@ def region_error_figure(analysis) -> go.Figure:
     """
     fig = go.Figure()
     baseline = analysis.baseline_error_rate
-    if analysis.regions:
-        rates = np.array([r.heldout_error_rate for r in analysis.regions], dtype=float)
-        low = np.array([r.heldout_interval[0] for r in analysis.regions], dtype=float)
-        high = np.array([r.heldout_interval[1] for r in analysis.regions], dtype=float)
+    found = [r for r in analysis.regions if r.kind == "error"]  # gaps were not error-tested
+    if found:
+        rates = np.array([r.heldout_error_rate for r in found], dtype=float)
+        low = np.array([r.heldout_interval[0] for r in found], dtype=float)
+        high = np.array([r.heldout_interval[1] for r in found], dtype=float)
         fig.add_trace(go.Bar(
-            x=[f"R{r.id}" for r in analysis.regions], y=rates, marker_color=_RED,
+            x=[f"R{r.id}" for r in found], y=rates, marker_color=_RED,
             name="held-out error rate",
             error_y=dict(type="data", array=high - rates, arrayminus=rates - low),
-            customdata=np.column_stack([[r.size for r in analysis.regions], low, high]),
+            customdata=np.column_stack([[r.size for r in found], low, high]),
             hovertemplate=("%{x}: %{y:.1%} (interval %{customdata[1]:.1%} to "
                            "%{customdata[2]:.1%}), %{customdata[0]} rows<extra></extra>")))
     else:
@@ -294,7 +295,7 @@ def region_error_figure(analysis) -> go.Figure:
     fig.add_hline(y=baseline, line_dash="dash", line_color="#555",
                   annotation_text=f"baseline {baseline:.1%}", annotation_position="top left")
     fig.update_layout(title="Error rate per region (held-out rows)", height=360,
-                      bargap=max(0.2, 0.8 - 0.1 * len(analysis.regions)),
+                      bargap=max(0.2, 0.8 - 0.1 * len(found)),
                       yaxis=dict(tickformat=".0%", rangemode="tozero"), **_LAYOUT)
     return fig
 

@@ -276,15 +276,21 @@ def render_report(analysis, *, title: str | None = None, iterations: list[dict] 
           if drawn < len(analysis.data) else []),
         "<h2>Regions, most important first</h2>",
     ]
-    if analysis.regions:
+    found = [r for r in analysis.regions if r.kind == "error"]
+    gaps = [r for r in analysis.regions if r.kind == "coverage"]
+    if found:
         parts.append(f"<div class='figure'>{figures[1]}</div>")
-        parts.extend(_region_html(region, schema.is_classification)
-                     for region in analysis.regions)
+        parts.extend(_region_html(region, schema.is_classification) for region in found)
     else:
         parts.append("<p class='empty'>No region passed the test: nowhere on the map do the "
                      "model's errors cluster more than chance would explain. Its errors are "
                      "spread thinly, so more data of the same kind is better spent broadly "
                      "than on any one slice.</p>")
+    if gaps:
+        parts.append("<h2>Coverage gaps</h2><p>Places far more common in the new data (the "
+                     "pool) than in training, tested on held-out rows of both: the model has "
+                     "barely seen them, so its errors there cannot be tested yet.</p>")
+        parts.extend(_region_html(region, schema.is_classification) for region in gaps)
     if analysis.collection_list is not None:
         parts.append(f"<h2>Collection list</h2><p><code>collection_list.csv</code> ranks "
                      f"{len(analysis.collection_list):,} pool rows to label next, covering the "
@@ -345,6 +351,13 @@ def _region_html(region, is_classification: bool) -> str:
                            f"held-out rows, interval {_pct(low)} to {_pct(high)}"),
         ("Adjusted p-value", _num(region.p_value, ".2g")),
         ("Compactness", _num(region.compactness, ".2f")),
+    ] if region.kind == "error" else [
+        ("Share of new data", f"{_pct(region.pool_share)} vs {_pct(region.training_share)} "
+                              f"of training ({region.size:,} rows)"),
+        ("Training rows' error", f"{_pct(region.error_rate)} on {region.size:,} rows, "
+                                 f"interval {_pct(low)} to {_pct(high)}"
+         if region.size else "unknown: training has no such rows"),
+        ("Adjusted p-value (coverage test)", _num(region.p_value, ".2g")),
     ]
     table = "".join(f"<tr><th>{k}</th><td>{e(v)}</td></tr>" for k, v in rows)
     parts = [f"<section class='region' id='region-{region.id}'><h3>Region {region.id} "

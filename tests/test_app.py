@@ -265,6 +265,16 @@ def gap_settings(workspace):
                                                   pool.to_csv(index=False).encode()))
 
 
+def test_regions_page_lists_a_coverage_gap_apart_from_the_error_regions(workspace,
+                                                                       gap_settings):
+    at = open_page("regions", settings=gap_settings)
+    assert any(h.value == "Coverage gaps" for h in at.subheader), [h.value for h in at.subheader]
+    gaps = next(d.value for d in at.dataframe if "share of new data" in d.value.columns)
+    assert gaps["rule"].tolist() == ["segment = rare"]
+    assert gaps["share of new data"].iloc[0] > 5 * gaps["share of training"].iloc[0]
+    assert any("coverage gap" in e.label for e in at.expander)
+
+
 def test_collect_budget_sizes_the_collection_list(workspace, gap_settings):
     at = open_page("collect", settings=gap_settings)
     assert at.number_input(key="collect_budget").value == 100

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 import explorer
+from explorer import charts
 from explorer.coverage import coverage_regions, find_coverage_gaps, rows_to_match_share
 from explorer.data import align_pool, infer_schema
 from explorer.datasets import make_coverage_gap
@@ -100,3 +101,7 @@ def test_analyze_reports_the_gap_as_its_own_kind_and_lists_its_rows(tmp_path):
     saved = json.loads((tmp_path / "regions.json").read_text())
     saved_gap = next(r for r in saved["regions"] if r["id"] == gap.id)
     assert saved_gap["kind"] == "coverage" and saved_gap["pool_share"] == pytest.approx(0.05)
+    report = (tmp_path / "report.html").read_text(encoding="utf-8")
+    assert "<h2>Coverage gaps</h2>" in report and "5.0% vs 0.5% of training (10 rows)" in report
+    bars = charts.region_error_figure(analysis).data
+    assert all(f"R{gap.id}" not in bar.x for bar in bars), "a gap was not tested on its errors"

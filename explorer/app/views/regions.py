@@ -16,12 +16,14 @@ from explorer.diagnose import advice_title
 settings, analysis = state.analysis_page("Regions")
 shape = analysis.schema.image_shape
 
-if not analysis.regions:
+found = [r for r in analysis.regions if r.kind == "error"]
+gaps = [r for r in analysis.regions if r.kind == "coverage"]
+if not found:
     st.success("No region passed the test: nowhere on the map do the model's errors cluster "
                "more than chance would explain. More data of the same kind is better spent "
                "broadly than on any one slice.")
 else:
-    count = len(analysis.regions)
+    count = len(found)
     st.markdown(f"**{count} {state.plural(count, 'region')}** where the model errs more than "
                 f"it does overall. Each was found on half of the rows and tested on the other "
                 f"half; p-values are adjusted across regions (Benjamini-Hochberg).")
@@ -31,15 +33,31 @@ else:
         "held-out error": 100 * r.heldout_error_rate, "overall": 100 * r.baseline_error_rate,
         "lift": r.lift, "adj. p-value": r.p_value, "rule": r.rule or "(no simple rule)",
         "advice": advice_title(r.diagnosis, r.suggested_rows),
-    } for r in analysis.regions])
+    } for r in found])
     st.dataframe(table, hide_index=True, column_config=state.percent_columns(
         "error rate", "held-out error", "overall") | {
         "lift": st.column_config.NumberColumn(format="%.2f×"),
         "adj. p-value": st.column_config.NumberColumn(format="%.1e")})
+if gaps:
+    st.subheader("Coverage gaps")
+    st.markdown("Places far more common in the new data (the pool) than in training, tested "
+                "on held-out rows of both. The model has barely seen them, so its errors "
+                "there cannot be tested yet: collecting such rows is how to find out.")
+    st.dataframe(pd.DataFrame([{
+        "region": f"R{r.id}", "rule": r.rule, "share of new data": 100 * r.pool_share,
+        "share of training": 100 * r.training_share, "training rows": r.size,
+        "their error": 100 * r.error_rate if r.size else None,
+        "adj. p-value": r.p_value, "rows to collect": r.suggested_rows,
+    } for r in gaps]), hide_index=True, column_config=state.percent_columns(
+        "share of new data", "share of training", "their error") | {
+        "adj. p-value": st.column_config.NumberColumn(format="%.1e")})
 
 for index, region in enumerate(analysis.regions):
     label = (f"R{region.id} · {region.size:,} {state.plural(region.size, 'row')} · "
-             f"{region.error_rate:.0%} wrong vs {region.baseline_error_rate:.0%} overall")
+             f"{region.error_rate:.0%} wrong vs {region.baseline_error_rate:.0%} overall"
+             if region.kind == "error" else
+             f"R{region.id} · coverage gap · {region.pool_share:.1%} of new data, "
+             f"{region.training_share:.1%} of training")
     with st.expander(label, expanded=index == 0):
         st.markdown(f"**{state.escape_markdown(region.description)}**")
         if region.rule:
@@ -70,7 +88,7 @@ for index, region in enumerate(analysis.regions):
                 state.escape_markdown(word) for word in region.words))
         if not media.region_media(analysis, region.rows, shape):
             st.markdown("**Example rows** (the members nearest the region's centre)")
-            st.dataframe(analysis.data.iloc[region.examples])
+            st.dataframe(analysis.data.iloc[region.examples or list(region.rows[:10])])
         st.download_button(
             f"Download the {region.size:,} {state.plural(region.size, 'row')} of R{region.id} "
             f"(CSV)",
