@@ -169,6 +169,19 @@ def test_map_selection_is_described_and_can_be_saved(workspace, planted_analysis
     assert "Download U1's rows (CSV)" in labels
 
 
+def test_a_clicked_point_is_selected_whatever_shape_its_customdata_comes_in(workspace):
+    """The browser sends a point's customdata as a list, or as {'0': row} for the compact
+    binary arrays of the figure (seen in Chromium); both select that row."""
+    for customdata in ([7], {"0": 7}):
+        at = open_page("map")
+        at.session_state["map_selection"] = {"selection": {
+            "points": [{"point_index": 0, "customdata": customdata}], "box": [], "lasso": []}}
+        at.run()
+        assert not at.exception, [e.value for e in at.exception]
+        assert at.session_state["map_rows"] == [7]
+        assert any(h.value == "Your selection: 1 row" for h in at.subheader)
+
+
 def test_map_without_a_selection_invites_one(workspace):
     at = open_page("map")
     assert at.selectbox(key="map_color").value == "error"

@@ -11,18 +11,12 @@ import io
 import json
 import os
 import shutil
-import socket
-import subprocess
-import time
-import urllib.request
 from pathlib import Path
 
 import pandas as pd
 import pytest
+from app_server import ARGS, CHROMIUM, require_chromium, running_app
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run"]
 ANALYSIS_MS = 300_000  # first analysis on a busy 2-core machine (UMAP compiles per server)
 STEP_MS = 120_000  # any later step; the waits end as soon as the awaited text appears
 VIEWPORT = {"width": 1400, "height": 1000}
@@ -45,24 +39,13 @@ POINTS_BOX = """(gd) => {
 pytestmark = pytest.mark.browser
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory, planted_data):
     """A streamlit server on a free local port, opening the 600-row planted table."""
-    if not Path(CHROMIUM).exists():
-        if os.environ.get("CI"):
-            pytest.fail(f"{CHROMIUM} is missing; CI must install the Debian chromium package.")
-        pytest.skip(f"{CHROMIUM} is missing: apt-get install chromium chromium-driver")
-    from explorer import cli
+    require_chromium()
     from explorer.app import state
 
     folder = tmp_path_factory.mktemp("browser-workspace")
-    env = {**os.environ, "EXPLORER_WORKSPACE_DIR": str(folder)}
     os.environ["EXPLORER_WORKSPACE_DIR"], previous = str(folder), os.environ.get(
         "EXPLORER_WORKSPACE_DIR")
     stored = state.store_upload("planted.csv", planted_data.frame.to_csv(index=False).encode())
@@ -73,31 +56,8 @@ def server(tmp_path_factory, planted_data):
         del os.environ["EXPLORER_WORKSPACE_DIR"]
     else:
         os.environ["EXPLORER_WORKSPACE_DIR"] = previous
-    port = _free_port()
-    # the command `explorer app` runs, with the app's own settings (no Deploy button, ...)
-    process = subprocess.Popen(
-        cli.streamlit_command(["--server.headless", "true", "--server.address", "127.0.0.1",
-                               "--server.port", str(port)]),
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                urllib.request.urlopen(f"{url}/_stcore/health", timeout=2)
-                break
-            except OSError:
-                if time.monotonic() > deadline or process.poll() is not None:
-                    pytest.fail("the streamlit server did not start within 60 s")
-                time.sleep(0.5)
+    with running_app(folder) as url:
         yield url
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=15)
 
 
 @pytest.fixture
@@ -171,6 +131,11 @@ def test_analyse_select_and_download(server, shots, planted_analysis):
                 shots(page, f"{number}-{name}")
         finally:
             browser.close()
+
+
+def _idle(page) -> None:
+    """Wait until the app has finished its rerun (Streamlit's running indicator is gone)."""
+    page.locator("[data-testid='stStatusWidget']").wait_for(state="hidden")
 
 
 def _choose(page, label: str, option: str) -> None:
@@ -256,6 +221,7 @@ def test_uploads_a_region_alone_a_kept_selection_and_label_studio(server, shots,
             page.get_by_text("Built-in dataset").click()
             _choose(page, "Dataset", "Under-covered segment")
             page.get_by_text("Press Analyse to analyse").wait_for()
+            _idle(page)  # a click during the rerun that drew the form is lost
             page.get_by_role("button", name="Analyse").click()
             page.get_by_text("Current analysis: Under-covered segment").wait_for()
             page.get_by_text("Pool rows").wait_for(timeout=ANALYSIS_MS)

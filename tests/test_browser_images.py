@@ -13,17 +13,11 @@ import json
 import os
 import re
 import shutil
-import socket
-import subprocess
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
+from app_server import ARGS, CHROMIUM, require_chromium, running_app
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run"]
 ANALYSIS_MS = 400_000  # digits on a busy 2-core machine: UMAP compiles once per server
 STEP_MS = 120_000
 VIEWPORT = {"width": 1440, "height": 900}
@@ -46,50 +40,16 @@ POINTS = """(gd) => {
 pytestmark = pytest.mark.browser
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     """A streamlit server on a free local port whose saved settings open the digits."""
-    if not Path(CHROMIUM).exists():
-        if os.environ.get("CI"):
-            pytest.fail(f"{CHROMIUM} is missing; CI must install the Debian chromium package.")
-        pytest.skip(f"{CHROMIUM} is missing: apt-get install chromium chromium-driver")
-    from explorer import cli
-
+    require_chromium()
     folder = tmp_path_factory.mktemp("browser-images-workspace")
     (folder / "last_settings.json").write_text(json.dumps({
         "source": "builtin:digits", "title": "Handwritten digits (8x8)", "target": "label",
         "prediction": None, "features": None, "groups": [], "pool": None, "seed": 0}))
-    port = _free_port()
-    process = subprocess.Popen(
-        cli.streamlit_command(["--server.headless", "true", "--server.address", "127.0.0.1",
-                               "--server.port", str(port)]),
-        env={**os.environ, "EXPLORER_WORKSPACE_DIR": str(folder)},
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                urllib.request.urlopen(f"{url}/_stcore/health", timeout=2)
-                break
-            except OSError:
-                if time.monotonic() > deadline or process.poll() is not None:
-                    pytest.fail("the streamlit server did not start within 60 s")
-                time.sleep(0.5)
+    with running_app(folder) as url:
         yield url
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=15)
 
 
 def _shot(page, folder: Path, name: str) -> None:
@@ -132,7 +92,7 @@ def test_digits_show_their_images_in_the_inspector_and_in_captioned_grids(server
             page.mouse.move(points["first"]["x"], points["first"]["y"])
             page.wait_for_timeout(500)  # plotly picks the point under the hover first
             page.mouse.click(points["first"]["x"], points["first"]["y"])
-            page.get_by_text("Your selection: 1 rows").wait_for()
+            page.get_by_text("Your selection: 1 row").wait_for()
             page.locator("[data-testid='stImageCaption']").get_by_text(CAPTION).first.wait_for()
             assert _images_captioned(page) >= 1  # the inspector's image
             page.mouse.move(0, 0)

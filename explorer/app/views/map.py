@@ -31,6 +31,18 @@ MAX_DRAWN = 40_000
 MODE_NAMES = {"replace": "replaces the selection", "add": "adds to it",
               "subtract": "removes from it"}
 
+
+def clicked_row(point: dict) -> int | None:
+    """The row position a clicked point carries as ``customdata[0]``: a list, or, for the
+    compact binary arrays the figure sends, an object keyed by index (``{'0': 17}``)."""
+    data = point.get("customdata")
+    if isinstance(data, dict):
+        data = [data[key] for key in sorted(data, key=int)]
+    if isinstance(data, (list, tuple)):
+        data = data[0] if data else None
+    return None if data is None else int(data)
+
+
 settings, analysis = state.analysis_page("Map")
 regions = {r.id: r for r in analysis.regions}
 
@@ -68,8 +80,7 @@ pick = (st.session_state.get(CHART_KEY) or {}).get("selection")
 if pick and (pick.get("box") or pick.get("lasso") or pick.get("points")):
     shapes = bool(pick.get("box") or pick.get("lasso"))
     picked = (rows_in_shapes(analysis.map.coords, pick.get("box", []), pick.get("lasso", []))
-              if shapes else [int(p["customdata"][0]) for p in pick["points"]
-                              if p.get("customdata")])
+              if shapes else [row for row in map(clicked_row, pick["points"]) if row is not None])
     signature = json.dumps([pick.get("box"), pick.get("lasso"),
                             [] if shapes else sorted(picked)], sort_keys=True, default=str)
     if signature != st.session_state.get(LAST_PICK):
