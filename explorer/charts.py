@@ -216,7 +216,7 @@ def _hover_text(analysis, points: pd.DataFrame) -> np.ndarray:
     region = points["region"].to_numpy()
     true = _as_text(analysis.data[analysis.schema.target].to_numpy())
     predicted = _as_text(np.asarray(analysis.predictions.predicted))
-    where = np.where(region == -1, "", " · R" + region.astype(str))
+    where = np.where(region == -1, "", np.char.add(" · R", region.astype(str)))
     return np.char.add(np.char.add(np.char.add(true.astype(str), " → "),
                                    predicted.astype(str)), where.astype(str)).astype(object)
 
