@@ -27,6 +27,7 @@ from sklearn.tree import DecisionTreeClassifier
 from .data import Schema
 from .diagnose import diagnose_coverage_gap
 from .rules import Rule, RuleFeatures, node_members, node_rules
+from .suggest import diagnosed
 from .stats import binomial_tail, wilson_interval
 from .types import Region
 
@@ -90,18 +91,18 @@ def find_coverage_gaps(frame: pd.DataFrame, pool: pd.DataFrame, schema: Schema, 
     tree.fit(features.matrix[discovery], is_pool[discovery])
     passes = node_members(tree, features.matrix)
     rules = node_rules(tree, features)
+    held = ~discovery
+    pool_total = np.count_nonzero(held & is_pool)
+    null_share = MIN_RATIO * pool_total / (MIN_RATIO * pool_total
+                                           + np.count_nonzero(held & ~is_pool))
     candidates, p_values = [], []
     for node, rule in rules.items():
         inside = passes[:, node]
-        found = _shares(inside & discovery, is_pool, discovery)
+        found = _shares(inside, is_pool, discovery)
         if found[1] < MIN_POOL_SHARE or found[1] < DISCOVERY_RATIO * found[0]:
             continue
-        held = ~discovery
         pool_in = int(np.count_nonzero(inside & held & is_pool))
         training_in = int(np.count_nonzero(inside & held & ~is_pool))
-        pool_total = np.count_nonzero(held & is_pool)
-        training_total = np.count_nonzero(held & ~is_pool)
-        null_share = MIN_RATIO * pool_total / (MIN_RATIO * pool_total + training_total)
         candidates.append((node, rule))
         p_values.append(float(binomial_tail(pool_in, pool_in + training_in, null_share))
                         if pool_in else 1.0)
@@ -193,8 +194,8 @@ def with_coverage_gaps(analysis, pool: pd.DataFrame, *, alpha: float = 0.05):
     """
     regions = add_coverage_gaps(analysis.regions, analysis.data, pool, analysis.schema,
                                 analysis.predictions.is_error, seed=analysis.seed, alpha=alpha)
-    diagnoses = {g.id: diagnose_coverage_gap(g) for g in regions[len(analysis.regions):]}
-    gaps = [dataclasses.replace(g, diagnosis="collect", evidence=diagnoses[g.id].evidence)
-            for g in regions[len(analysis.regions):]]
-    return dataclasses.replace(analysis, regions=analysis.regions + gaps,
-                               diagnoses={**analysis.diagnoses, **diagnoses})
+    gaps = regions[len(analysis.regions):]
+    diagnoses = {g.id: diagnose_coverage_gap(g) for g in gaps}
+    return dataclasses.replace(
+        analysis, regions=analysis.regions + diagnosed(gaps, diagnoses, pool_given=True),
+        diagnoses={**analysis.diagnoses, **diagnoses})
