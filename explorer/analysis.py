@@ -13,7 +13,8 @@ import pandas as pd
 
 from . import coverage, describe, embed, model, regions, suggest
 from .cache import StageCache, digest, frame_digest
-from .data import Schema, align_pool, finite_features, infer_schema, labelled_rows, read_table
+from .data import (Schema, _as_tuple, _require_columns, align_pool, finite_features,
+                   infer_schema, labelled_rows, read_table)
 from .errors import DataError, check_int
 from .neighbours import EXACT_ROWS, NeighbourGraph, neighbour_graph
 from .text import TextEmbedder
@@ -98,10 +99,7 @@ def _embedded_text(frame: pd.DataFrame, pool: pd.DataFrame | None, column: str, 
                    seed: int) -> tuple[pd.DataFrame, pd.DataFrame | None, tuple[str, ...]]:
     """The text column's embedding (fitted on the data, applied to the pool) as columns,
     added to any embedding columns already given."""
-    if not isinstance(column, str) or column not in frame.columns:
-        shown = ", ".join(map(str, frame.columns[:20]))
-        raise DataError(f"The text column {column!r} is not in the data; the columns are: "
-                        f"{shown}.")
+    _require_columns(frame, [str(column)], "text")
     embedder = TextEmbedder(random_state=seed).fit(frame[column])
     names = embedder.columns()
     taken = [name for name in names if name in frame.columns]
@@ -117,10 +115,8 @@ def _embedded_text(frame: pd.DataFrame, pool: pd.DataFrame | None, column: str, 
     if pool is not None and column not in pool.columns:
         raise DataError(f"The pool lacks the text column '{column}' that the data's "
                         f"embedding is made from; add it to the pool.")
-    given = tuple(embedding) if isinstance(embedding, (list, tuple)) else \
-        tuple(c.strip() for c in embedding.split(",")) if isinstance(embedding, str) else ()
     return (with_vectors(frame), with_vectors(pool) if pool is not None else None,
-            given + tuple(names))
+            _as_tuple(embedding) + tuple(names))
 
 
 def _no_progress(message: str, fraction: float) -> None:
