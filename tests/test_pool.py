@@ -14,12 +14,14 @@ import os
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from explorer.data import infer_schema
 from explorer.datasets import make_planted
 from explorer.embed import model_space_only
 from explorer.model import honest_predictions
+from explorer.pool import PoolScorer
 from explorer.rules import Condition
 from explorer.suggest import place_pool
 from explorer.types import Region
@@ -68,3 +70,90 @@ def test_the_placement_gives_the_pinned_outputs(placed_inputs):
         for name in PLACEMENT_FIELDS:
             np.testing.assert_array_equal(getattr(placement, name), pinned[name],
                                           err_msg=f"{name} moved from the pinned placement")
+
+
+def test_the_error_model_ranks_pool_rows_where_the_labelled_rows_erred():
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame({"x": rng.uniform(0, 1, 600), "label": rng.integers(0, 2, 600)})
+    is_error = (frame["x"] > 0.8).to_numpy() & (rng.random(600) < 0.7)
+    frame["prediction"] = np.where(is_error, 1 - frame["label"], frame["label"])
+    schema = infer_schema(frame, target="label", prediction="prediction")
+    predictions = honest_predictions(frame, schema, seed=0)
+    scorer = PoolScorer().fit(frame, schema, predictions,
+                              model_space_only(frame, schema, predictions), regions=[])
+    risk = scorer.place(pd.DataFrame({"x": [0.1, 0.5, 0.9, 0.95]})).error_risk
+    assert risk[2:].min() > 0.4 > risk[:2].max()
+
+
+@pytest.fixture(scope="module")
+def scorer_and_pool(placed_inputs):
+    """The pinned inputs' scorer, and their pool with missing ages (a coverage rule's
+    column) and incomes, so per-row filling is exercised."""
+    pool, *labelled = placed_inputs
+    pool = pool.copy()
+    pool.loc[::5, "age"] = np.nan
+    return PoolScorer(seed=7).fit(*labelled), pool
+
+
+@pytest.mark.parametrize("size", [1, 7, 64])
+def test_scoring_in_chunks_equals_scoring_the_whole_pool(scorer_and_pool, size):
+    scorer, pool = scorer_and_pool
+    whole = scorer.score(pool)
+    chunked = pd.concat([scorer.score(pool.iloc[start:start + size])
+                         for start in range(0, len(pool), size)])
+    pd.testing.assert_frame_equal(chunked, whole, check_exact=True)
+    assert set(whole["region"]) <= {-1, 1, 2, 3} and whole["coverage_R3"].isin([0, 1]).all()
+
+
+def test_an_empty_chunk_scores_to_the_same_columns_and_types(scorer_and_pool):
+    scorer, pool = scorer_and_pool
+    empty, full = scorer.score(pool.iloc[:0]), scorer.score(pool.iloc[:5])
+    assert len(empty) == 0
+    pd.testing.assert_series_equal(empty.dtypes, full.dtypes)
+
+
+def test_a_rule_reads_a_missing_number_as_the_labelled_median_whatever_the_chunk(
+        placed_inputs):
+    """A coverage gap's rule once read missing numbers as the median of the rows masked with
+    them: a chunk of missing ages alone then read them all as 0."""
+    pool, frame, schema, predictions, data_map, _ = placed_inputs
+    median = float(frame["age"].median())
+    gap = _region(1, [], kind="coverage", rule=(Condition("age", ">", median - 0.5),))
+    scorer = PoolScorer().fit(frame, schema, predictions, data_map, [gap])
+    missing_ages = pool.iloc[:4].assign(age=np.nan)
+    assert (scorer.score(missing_ages)["coverage_R1"] == 1).all()
+
+
+def test_a_regression_pool_is_scaled_by_the_labelled_predictions(placed_inputs):
+    """The model space's prediction block of a pool row is its prediction scaled by the
+    labelled rows' mean and spread (once it was the pool's own), so chunks agree."""
+    pool, frame, *_ = placed_inputs
+    schema = infer_schema(frame, target="income", features=["age", "x1", "x2", "region"])
+    predictions = honest_predictions(frame, schema, seed=0)
+    data_map = model_space_only(frame, schema, predictions)
+    scorer = PoolScorer().fit(frame, schema, predictions, data_map,
+                              [_region(1, np.flatnonzero(frame["x1"] > 1))])
+    whole = scorer.place(pool)
+    reference = predictions.predicted.astype(float)
+    np.testing.assert_allclose(whole.model_space[:, -1],
+                               (whole.predicted - reference.mean()) / reference.std(),
+                               rtol=1e-6)
+    halves = [scorer.score(pool.iloc[:150]), scorer.score(pool.iloc[150:])]
+    pd.testing.assert_frame_equal(pd.concat(halves), scorer.score(pool), check_exact=True)
+    assert "probability_0" not in halves[0] and halves[0]["predicted"].dtype == float
+
+
+def test_the_analysis_scorer_scores_a_pool_as_its_collection_list_did(planted_analysis,
+                                                                      planted_data):
+    """``Analysis.pool_scorer`` places a pool exactly as ``suggest_regions`` placed it for the
+    collection list (same rows, regions and seed)."""
+    from explorer.suggest import suggest_regions
+
+    analysis = planted_analysis
+    pool = planted_data.frame.drop(columns=["label"]).iloc[::3]
+    _, _, placement = suggest_regions(analysis.regions, analysis.data, analysis.schema,
+                                      analysis.predictions, analysis.map, pool=pool,
+                                      seed=analysis.seed, known=analysis.diagnoses)
+    scored = analysis.pool_scorer().place(pool)
+    for name in PLACEMENT_FIELDS + ("predicted",):
+        np.testing.assert_array_equal(getattr(scored, name), getattr(placement, name))
