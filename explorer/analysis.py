@@ -82,7 +82,7 @@ class Analysis:
     def pool_scorer(self) -> PoolScorer:
         """A :class:`~explorer.pool.PoolScorer` of new rows against these regions, fitted on
         this analysis' rows with the seed its own collection list used, so it scores a pool
-        as that list did; apply it to any number of chunks."""
+        as that list did; apply it to any number of chunks (``explorer.pool.score_file``)."""
         scorer = PoolScorer(seed=suggest.pool_seed(self.seed, len(self.regions)))
         return scorer.fit(self.data, self.schema, self.predictions, self.map, self.regions,
                           text_embedder=self.text_embedder)

@@ -3,8 +3,8 @@
 A pool can be far larger than the labelled data. Everything learned from the labelled rows
 (the baseline model, the model of where it errs, one membership tree per region, the map's
 neighbour indexes) is fitted once in :class:`PoolScorer`; :meth:`PoolScorer.score` is then
-a function of each row alone. A pool scored in chunks therefore gets exactly the scores of
-the whole pool at once, while memory stays bounded by the chunk.
+a function of each row alone. A pool file read in chunks (:func:`score_file`) therefore gets
+exactly the scores of the whole pool at once, while memory stays bounded by the chunk.
 
 Per row means that nothing reads the other pool rows: a regression's predictions are scaled
 by the labelled rows' mean and spread, and a coverage gap's rule reads a missing number as
@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
 
 import numpy as np
 import pandas as pd
@@ -25,11 +27,15 @@ from threadpoolctl import threadpool_limits
 
 from .data import Schema, align_pool, finite_features
 from .embed import ModelSpace, PointPlacer
+from .errors import DataError, ExplorerError, ParameterError, check_int
+from .files import replace_atomically
 from .model import SINGLE_THREAD_BELOW, baseline_model, encode_target, model_inputs
+from .reader import read_chunks
 from .rules import Rule
 from .types import DataMap, Predictions, Region
 
-__all__ = ["PoolPlacement", "PoolScorer", "covered_columns", "COVERS"]
+__all__ = ["PoolPlacement", "PoolScorer", "ScoredFile", "covered_columns", "score_file",
+           "COVERS", "CHUNK_ROWS"]
 
 COVERS = 0.5
 """A pool row covers a region when it is at least as likely inside it as outside."""
@@ -39,6 +45,11 @@ percent of the rows still casts several votes, few enough to stay within one clu
 MEMBER_DEPTH, MEMBER_LEAF = 6, 5
 """The membership tree in the model's space: six splits follow a region's edge across a few
 of its dimensions; leaves of five rows let a small region keep leaves of its own."""
+CHUNK_ROWS = 100_000
+"""Pool rows scored at a time by :func:`score_file`: a chunk of a 30-column table and its
+scores take some 100 MB, and the fixed cost of each chunk (the models' calls) stays below a
+percent of its time (``python -m benchmarks pool``)."""
+SCORE_SUFFIXES = (".csv", ".parquet")
 RISK_DEPTH, RISK_LEAF = 3, 20
 """The error model is shallow with leaves of at least 20 rows: it should learn where errors
 gather (an interaction of two or three columns), not memorise single mislabelled rows."""
@@ -173,7 +184,10 @@ class PoolScorer:
         most likely belongs to (-1: none it covers); ``coverage_R<id>`` per region.
         """
         placement = self.place(chunk)
-        columns = {"predicted": placement.predicted}
+        predicted = placement.predicted
+        if self.schema_.is_classification:  # the labels' own type (numbers, text), not objects
+            predicted = predicted.astype(np.asarray(self.schema_.classes).dtype)
+        columns = {"predicted": predicted}
         if placement.probabilities is not None:
             columns.update({f"probability_{label}": placement.probabilities[:, index]
                             for index, label in enumerate(self.schema_.classes)})
@@ -246,4 +260,100 @@ def _balanced_vote(members: np.ndarray, neighbours: np.ndarray) -> np.ndarray:
     share = members.mean()
     weight_in, weight_out = inside / share, (1 - inside) / (1 - share)
     return weight_in / (weight_in + weight_out)
+
+
+@dataclass(frozen=True)
+class ScoredFile:
+    """What :func:`score_file` wrote: the file, its rows and chunks, and the rows each region
+    covers (by the ``region`` column; -1 counts the rows that cover none)."""
+
+    path: Path
+    rows: int
+    chunks: int
+    region_rows: dict[int, int]
+
+
+def score_file(scorer: PoolScorer, pool, out, *, chunk_rows: int = CHUNK_ROWS,
+               progress: Callable[[float], None] | None = None) -> ScoredFile:
+    """Score a pool file ``chunk_rows`` rows at a time into ``out``, with flat memory.
+
+    Parameters
+    ----------
+    scorer : PoolScorer
+        Fitted, e.g. ``analysis.pool_scorer()``.
+    pool : path
+        A .csv or .parquet file with the data's feature columns (read as
+        :func:`explorer.reader.read_chunks` says; its other columns are never read).
+    out : path
+        A .csv or .parquet file: ``row`` (the pool row's 0-based position) and the columns of
+        :meth:`PoolScorer.score`. Written atomically: a failed run leaves no half file.
+    chunk_rows : int, default ``CHUNK_ROWS``
+        Memory grows with it; time per row hardly does above a few thousand.
+    progress : callable, optional
+        ``progress(share_read)`` after each chunk.
+    """
+    chunk_rows = check_int(chunk_rows, name="chunk_rows", owner="score_file", low=1)
+    out = Path(out)
+    if out.suffix.lower() not in SCORE_SUFFIXES:
+        raise ParameterError(f"The scores file '{out}' must end in .csv or .parquet, which "
+                             f"say how to write it; got '{out.suffix or '(no extension)'}'.")
+    counts: dict[int, int] = {}
+    chunks = 0
+
+    def write(temporary: Path) -> None:
+        nonlocal chunks
+        with _ScoresWriter(temporary, out.suffix.lower()) as writer:
+            for chunk in read_chunks(Path(pool), "pool", rows=chunk_rows,
+                                     columns=scorer.input_columns, progress=progress):
+                scores = scorer.score(chunk)
+                writer.write(scores.rename_axis("row").reset_index())
+                for region, rows in scores["region"].value_counts().items():
+                    counts[int(region)] = counts.get(int(region), 0) + int(rows)
+                chunks += 1
+        if not counts:
+            raise DataError(f"The pool file '{pool}' has no rows to score; give a file with "
+                            f"a header and at least one row.")
+
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        replace_atomically(out, write)
+    except OSError as exc:
+        raise ExplorerError(f"Could not write the scores to '{out}': {exc.strerror or exc}. "
+                            f"Choose a folder you can write to.") from None
+    return ScoredFile(path=out, rows=sum(counts.values()), chunks=chunks,
+                      region_rows=dict(sorted(counts.items())))
+
+
+class _ScoresWriter:
+    """Appends chunks of scores to one CSV or Parquet file (one row group per chunk)."""
+
+    def __init__(self, path: Path, suffix: str):
+        self.path, self.suffix = path, suffix
+        self.parquet = None
+        self.stream = open(path, "w", encoding="utf-8", newline="") if suffix == ".csv" \
+            else None
+
+    def write(self, scores: pd.DataFrame) -> None:
+        if self.stream is not None:
+            scores.to_csv(self.stream, header=self.stream.tell() == 0, index=False)
+            return
+        import pyarrow
+        import pyarrow.parquet
+
+        if self.parquet is None:  # every chunk takes the first chunk's column types
+            table = pyarrow.Table.from_pandas(scores, preserve_index=False)
+            self.parquet = pyarrow.parquet.ParquetWriter(self.path, table.schema)
+        else:
+            table = pyarrow.Table.from_pandas(scores, schema=self.parquet.schema,
+                                              preserve_index=False)
+        self.parquet.write_table(table)
+
+    def __enter__(self) -> "_ScoresWriter":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self.stream is not None:
+            self.stream.close()
+        if self.parquet is not None:
+            self.parquet.close()
 

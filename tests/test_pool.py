@@ -157,3 +157,55 @@ def test_the_analysis_scorer_scores_a_pool_as_its_collection_list_did(planted_an
     scored = analysis.pool_scorer().place(pool)
     for name in PLACEMENT_FIELDS + ("predicted",):
         np.testing.assert_array_equal(getattr(scored, name), getattr(placement, name))
+
+
+class _ChunkCounter(PoolScorer):
+    """A scorer that records how many rows each call of ``score`` saw."""
+
+    def score(self, chunk):
+        self.seen_.append(len(chunk))
+        return super().score(chunk)
+
+
+@pytest.mark.parametrize("pool_suffix, out_suffix", [(".csv", ".parquet"),
+                                                      (".parquet", ".csv")])
+def test_a_pool_file_scored_in_chunks_equals_the_pool_scored_at_once(
+        scorer_and_pool, placed_inputs, tmp_path, pool_suffix, out_suffix):
+    from explorer.data import read_table
+    from explorer.pool import score_file
+
+    _, pool = scorer_and_pool
+    _, *labelled = placed_inputs
+    scorer = _ChunkCounter(seed=7).fit(*labelled)
+    path = tmp_path / f"pool{pool_suffix}"
+    pool.to_csv(path, index=False) if pool_suffix == ".csv" else pool.to_parquet(path)
+    scorer.seen_ = []
+    written = score_file(scorer, path, tmp_path / f"scores{out_suffix}", chunk_rows=64)
+    assert scorer.seen_ == [64, 64, 64, 64, 44] and written.chunks == 5
+    expected = scorer.score(read_table(path)).rename_axis("row").reset_index()
+    scores = read_table(written.path)
+    assert written.rows == len(pool) and list(scores.columns) == list(expected.columns)
+    assert written.region_rows == expected["region"].value_counts().sort_index().to_dict()
+    if out_suffix == ".parquet":
+        pd.testing.assert_frame_equal(scores, expected, check_exact=True)
+    else:  # CSV writes the map's 32-bit floats in their own shortest digits
+        pd.testing.assert_frame_equal(scores, expected, check_dtype=False, rtol=1e-7)
+
+
+def test_scoring_a_file_refuses_bad_input_with_the_fix(scorer_and_pool, tmp_path):
+    from explorer.errors import DataError, ParameterError, SchemaMismatchError
+    from explorer.pool import score_file
+
+    scorer, pool = scorer_and_pool
+    path = tmp_path / "pool.csv"
+    pool.drop(columns=["age"]).to_csv(path, index=False)
+    with pytest.raises(ParameterError, match=r"must end in \.csv or \.parquet.*got '\.txt'"):
+        score_file(scorer, path, tmp_path / "scores.txt")
+    with pytest.raises(SchemaMismatchError, match=r"lacks 1 feature column.*\['age'\]"):
+        score_file(scorer, path, tmp_path / "scores.csv")
+    pool.iloc[:0].to_csv(path, index=False)
+    with pytest.raises(DataError, match="has no rows to score"):
+        score_file(scorer, path, tmp_path / "scores.csv")
+    with pytest.raises(DataError, match="does not exist"):
+        score_file(scorer, tmp_path / "missing.csv", tmp_path / "scores.csv")
+    assert not list(tmp_path.glob("scores*")) and not list(tmp_path.glob(".scores*"))
