@@ -3,8 +3,9 @@
 A pool can be far larger than the labelled data. Everything learned from the labelled rows
 (the baseline model, the model of where it errs, one membership tree per region, the map's
 neighbour indexes) is fitted once in :class:`PoolScorer`; :meth:`PoolScorer.score` is then
-a function of each row alone. A pool file read in chunks (:func:`score_file`) therefore gets
-exactly the scores of the whole pool at once, while memory stays bounded by the chunk.
+a function of each row alone. A pool file read in chunks (:func:`score_file`) or a Dask
+DataFrame's partitions (:func:`score_dask`) therefore get exactly the scores of the whole
+pool at once, while memory stays bounded by the chunk.
 
 Per row means that nothing reads the other pool rows: a regression's predictions are scaled
 by the labelled rows' mean and spread, and a coverage gap's rule reads a missing number as
@@ -35,7 +36,7 @@ from .rules import Rule
 from .types import DataMap, Predictions, Region
 
 __all__ = ["PoolPlacement", "PoolScorer", "ScoredFile", "covered_columns", "score_file",
-           "COVERS", "CHUNK_ROWS"]
+           "score_dask", "COVERS", "CHUNK_ROWS"]
 
 COVERS = 0.5
 """A pool row covers a region when it is at least as likely inside it as outside."""
@@ -357,3 +358,27 @@ class _ScoresWriter:
         if self.parquet is not None:
             self.parquet.close()
 
+
+def score_dask(scorer: PoolScorer, pool):
+    """Score a ``dask.dataframe.DataFrame`` pool partition by partition; lazily, as Dask does.
+
+    The scorer enters the graph once (``dask.delayed``), so each worker of a
+    ``dask.distributed`` cluster receives it once, not once per partition; each partition is
+    scored by :meth:`PoolScorer.score`, so the result equals scoring the whole pool in
+    memory. The scores keep the pool's index and partitions. Needs the ``dask`` extra.
+    """
+    try:
+        import dask
+    except ImportError:
+        raise ExplorerError("Scoring a Dask DataFrame needs Dask, which is not installed: "
+                            "pip install explorer[dask]") from None
+    if not hasattr(pool, "map_partitions"):
+        raise ParameterError(f"score_dask takes a dask.dataframe.DataFrame; got a "
+                             f"{type(pool).__name__}. Score a pandas DataFrame with "
+                             f"PoolScorer.score, or a file with score_file.")
+    empty = pd.DataFrame({column: pd.Series(dtype=kind) for column, kind in pool.dtypes.items()})
+    return pool.map_partitions(_score_partition, dask.delayed(scorer), meta=scorer.score(empty))
+
+
+def _score_partition(partition: pd.DataFrame, scorer: PoolScorer) -> pd.DataFrame:
+    return scorer.score(partition)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -209,3 +210,35 @@ def test_scoring_a_file_refuses_bad_input_with_the_fix(scorer_and_pool, tmp_path
     with pytest.raises(DataError, match="does not exist"):
         score_file(scorer, tmp_path / "missing.csv", tmp_path / "scores.csv")
     assert not list(tmp_path.glob("scores*")) and not list(tmp_path.glob(".scores*"))
+
+
+def test_a_dask_pool_on_a_local_cluster_scores_as_the_pool_in_memory(scorer_and_pool):
+    """Two worker processes receive the scorer (pickled by Dask from its graph) and score
+    the partitions, one of them empty."""
+    import dask.dataframe as dd
+    from dask.distributed import Client, LocalCluster
+
+    from explorer.pool import score_dask
+
+    scorer, pool = scorer_and_pool
+    partitions = dd.from_pandas(pool, npartitions=4)
+    kept = pool.index >= partitions.divisions[1]
+    partitions = partitions[partitions.index.to_series() >= partitions.divisions[1]]
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                      dashboard_address=None) as cluster, Client(cluster):
+        assert partitions.map_partitions(len).compute().tolist()[0] == 0
+        scores = score_dask(scorer, partitions).compute()
+    pd.testing.assert_frame_equal(scores, scorer.score(pool[kept]), check_exact=True)
+
+
+def test_dask_missing_or_a_pandas_pool_is_a_clear_error(scorer_and_pool, monkeypatch):
+    from explorer.errors import ExplorerError, ParameterError
+    from explorer.pool import score_dask
+
+    scorer, pool = scorer_and_pool
+    with pytest.raises(ParameterError, match="takes a dask.dataframe.DataFrame; got a "
+                                             "DataFrame.*PoolScorer.score"):
+        score_dask(scorer, pool)
+    monkeypatch.setitem(sys.modules, "dask", None)  # what an install without the extra sees
+    with pytest.raises(ExplorerError, match=r"pip install explorer\[dask\]"):
+        score_dask(scorer, pool)
