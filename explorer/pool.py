@@ -31,12 +31,12 @@ from .embed import ModelSpace, PointPlacer
 from .errors import DataError, ExplorerError, ParameterError, check_int
 from .files import replace_atomically
 from .model import SINGLE_THREAD_BELOW, baseline_model, encode_target, model_inputs
-from .reader import read_chunks
+from .reader import check_file, read_chunks
 from .rules import Rule
 from .types import DataMap, Predictions, Region
 
 __all__ = ["PoolPlacement", "PoolScorer", "ScoredFile", "covered_columns", "score_file",
-           "score_dask", "COVERS", "CHUNK_ROWS"]
+           "check_score_file", "score_dask", "COVERS", "CHUNK_ROWS"]
 
 COVERS = 0.5
 """A pool row covers a region when it is at least as likely inside it as outside."""
@@ -293,18 +293,14 @@ def score_file(scorer: PoolScorer, pool, out, *, chunk_rows: int = CHUNK_ROWS,
     progress : callable, optional
         ``progress(share_read)`` after each chunk.
     """
-    chunk_rows = check_int(chunk_rows, name="chunk_rows", owner="score_file", low=1)
-    out = Path(out)
-    if out.suffix.lower() not in SCORE_SUFFIXES:
-        raise ParameterError(f"The scores file '{out}' must end in .csv or .parquet, which "
-                             f"say how to write it; got '{out.suffix or '(no extension)'}'.")
+    pool, out, chunk_rows = check_score_file(pool, out, chunk_rows)
     counts: dict[int, int] = {}
     chunks = 0
 
     def write(temporary: Path) -> None:
         nonlocal chunks
         with _ScoresWriter(temporary, out.suffix.lower()) as writer:
-            for chunk in read_chunks(Path(pool), "pool", rows=chunk_rows,
+            for chunk in read_chunks(pool, "pool", rows=chunk_rows,
                                      columns=scorer.input_columns, progress=progress):
                 scores = scorer.score(chunk)
                 writer.write(scores.rename_axis("row").reset_index())
@@ -323,6 +319,18 @@ def score_file(scorer: PoolScorer, pool, out, *, chunk_rows: int = CHUNK_ROWS,
                             f"Choose a folder you can write to.") from None
     return ScoredFile(path=out, rows=sum(counts.values()), chunks=chunks,
                       region_rows=dict(sorted(counts.items())))
+
+
+def check_score_file(pool, out, chunk_rows: int) -> tuple[Path, Path, int]:
+    """:func:`score_file`'s arguments, checked before any work (the command line checks them
+    before its analysis): a pool file that is a table, a scores file named .csv or .parquet."""
+    chunk_rows = check_int(chunk_rows, name="chunk_rows", owner="score_file", low=1)
+    pool, out = Path(pool), Path(out)
+    if out.suffix.lower() not in SCORE_SUFFIXES:
+        raise ParameterError(f"The scores file '{out}' must end in .csv or .parquet, which "
+                             f"say how to write it; got '{out.suffix or '(no extension)'}'.")
+    check_file(pool, "pool")
+    return pool, out, chunk_rows
 
 
 class _ScoresWriter:

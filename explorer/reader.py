@@ -28,7 +28,7 @@ import pandas as pd
 
 from .errors import DataError
 
-__all__ = ["read_file", "read_chunks"]
+__all__ = ["read_file", "read_chunks", "check_file"]
 
 SNIFF_BYTES = 1 << 16
 """The first 64 KiB decide encoding and separator: hundreds of lines of a typical table."""
@@ -84,7 +84,7 @@ def read_file(path: Path, what: str, notes: list[str],
 
     ``progress(share_read)`` is called as a CSV is parsed (pandas reads it in blocks).
     """
-    head = _checked_file(path, what)
+    head = check_file(path, what)
     if path.suffix.lower() != ".csv":
         return _parse(lambda: pd.read_parquet(path), path, what)
     encoding, options, header = _csv_dialect(path, what, head)
@@ -121,7 +121,7 @@ def read_chunks(path: Path, what: str, *, rows: int, columns=None,
     later value that is not a number in a column of numbers is refused with its line.
     ``progress(share_read)`` is called after each chunk.
     """
-    head = _checked_file(path, what)
+    head = check_file(path, what)
     wanted = None if columns is None else set(columns)
     if path.suffix.lower() != ".csv":
         yield from _parquet_chunks(path, what, rows, wanted, progress)
@@ -159,8 +159,9 @@ def _parquet_chunks(path: Path, what: str, rows: int, wanted: set | None,
         yield chunk
 
 
-def _checked_file(path: Path, what: str) -> bytes:
-    """The file's first bytes, once it is known to be a .csv or .parquet file of that kind."""
+def check_file(path: Path, what: str) -> bytes:
+    """The file's first bytes, once it is known to be a .csv or .parquet file of that kind
+    (a task that reads it later checks it before its other work)."""
     if not path.exists():
         raise DataError(f"The {what} file '{path}' does not exist; check the path.")
     if path.is_dir():
