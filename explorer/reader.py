@@ -47,6 +47,10 @@ BINARY_MAGIC = (
 loaded; joblib writes pickles, raw or compressed."""
 DECIMAL_COMMA = re.compile(r"[+-]?(\d{1,3}(\.\d{3})+|\d+)(,\d+)?")
 """A number written the continental way: ``0,5``, ``-12,25``, ``1.234,5``."""
+PARQUET_BUFFER = 1 << 20
+"""Bytes a Parquet file is read by at a time when read in chunks. pyarrow's default
+(pre-buffering each row group's byte ranges) kept every row group read so far in memory:
+reading a 1M-row pool in 100k-row groups grew by 0.19 GiB, where 1 MiB reads stay flat."""
 BOOLEANS = {"True": True, "TRUE": True, "true": True,
             "False": False, "FALSE": False, "false": False}
 """The texts pandas reads as true or false."""
@@ -112,7 +116,8 @@ def read_file(path: Path, what: str, notes: list[str],
 def read_chunks(path: Path, what: str, *, rows: int, columns=None,
                 progress: Callable[[float], None] | None = None) -> Iterator[pd.DataFrame]:
     """Read a .csv or .parquet file ``rows`` rows at a time, each chunk indexed by its rows'
-    0-based positions in the file; memory stays bounded by one chunk.
+    0-based positions in the file; memory stays bounded by one chunk (for Parquet, which
+    pyarrow reads a row group at a time, by one chunk and one row group).
 
     Only ``columns`` (default all) are read; a missing one is left for the caller to name.
     A CSV's encoding and separator are found as :func:`read_file` finds them, and how each
@@ -146,7 +151,8 @@ def _parquet_chunks(path: Path, what: str, rows: int, wanted: set | None,
     """A Parquet file's row batches as DataFrames (its own types hold in every batch)."""
     import pyarrow.parquet as parquet
 
-    table = _parse(lambda: parquet.ParquetFile(path), path, what)
+    table = _parse(lambda: parquet.ParquetFile(path, buffer_size=PARQUET_BUFFER,
+                                               pre_buffer=False), path, what)
     names = [name for name in table.schema_arrow.names if wanted is None or name in wanted]
     batches = table.iter_batches(batch_size=rows, columns=names)
     start, total = 0, max(table.metadata.num_rows, 1)

@@ -21,6 +21,7 @@ import pytest
 from explorer.data import infer_schema
 from explorer.datasets import make_planted
 from explorer.embed import model_space_only
+from explorer.errors import DataError
 from explorer.model import honest_predictions
 from explorer.pool import PoolScorer
 from explorer.rules import Condition
@@ -242,3 +243,33 @@ def test_dask_missing_or_a_pandas_pool_is_a_clear_error(scorer_and_pool, monkeyp
     monkeypatch.setitem(sys.modules, "dask", None)  # what an install without the extra sees
     with pytest.raises(ExplorerError, match=r"pip install explorer\[dask\]"):
         score_dask(scorer, pool)
+
+
+def test_a_text_pool_is_embedded_by_the_analysis_embedder_row_by_row():
+    from explorer.planted_media import make_tickets
+    from explorer.text import TextEmbedder
+
+    data = make_tickets(400, seed=0)
+    embedder = TextEmbedder(dimensions=8, random_state=0).fit(data.frame["ticket"])
+    frame = embedder.with_columns(data.frame, "ticket", what="data")
+    schema = infer_schema(frame, target="label", prediction="prediction",
+                          embedding=embedder.columns(), text="ticket")
+    predictions = honest_predictions(frame, schema, seed=0)
+    scorer = PoolScorer().fit(frame, schema, predictions,
+                              model_space_only(frame, schema, predictions),
+                              [_region(1, data.planted["warranty"])], text_embedder=embedder)
+    assert scorer.input_columns == ["channel", "ticket"]
+    pool = make_tickets(120, seed=1).frame[["ticket", "channel"]]
+    halves = pd.concat([scorer.score(pool.iloc[:50]), scorer.score(pool.iloc[50:])])
+    pd.testing.assert_frame_equal(halves, scorer.score(pool), check_exact=True)
+    with pytest.raises(DataError, match="pool lacks the text column 'ticket'"):
+        scorer.score(pool.drop(columns=["ticket"]))
+
+
+def test_fitting_again_forgets_the_first_fit(placed_inputs):
+    """scikit-learn's contract: fit twice equals fit once on the second data."""
+    pool, frame, schema, predictions, data_map, regions = placed_inputs
+    twice = PoolScorer(seed=7).fit(frame, schema, predictions, data_map, regions[:1])
+    twice.fit(frame, schema, predictions, data_map, regions[1:])
+    once = PoolScorer(seed=7).fit(frame, schema, predictions, data_map, regions[1:])
+    pd.testing.assert_frame_equal(twice.score(pool), once.score(pool), check_exact=True)
