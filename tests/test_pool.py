@@ -70,8 +70,11 @@ def test_the_placement_gives_the_pinned_outputs(placed_inputs):
     with np.load(PINNED, allow_pickle=False) as pinned:
         assert tuple(pinned["region_ids"]) == placement.region_ids
         for name in PLACEMENT_FIELDS:
-            np.testing.assert_array_equal(getattr(placement, name), pinned[name],
-                                          err_msg=f"{name} moved from the pinned placement")
+            # Equal to the bit with the locked set; the lowest versions pyproject.toml allows
+            # (make test-lowest) round a few probabilities differently in the 16th digit.
+            np.testing.assert_allclose(getattr(placement, name), pinned[name], rtol=1e-12,
+                                       atol=1e-15, err_msg=f"{name} moved from the pinned "
+                                                           f"placement")
 
 
 def test_the_error_model_ranks_pool_rows_where_the_labelled_rows_erred():
