@@ -35,7 +35,8 @@ from explorer.data import infer_schema
 from explorer.datasets import make_coverage_gap
 from explorer.model import baseline_model, encode_target, model_inputs
 from explorer.frozen import FrozenRegion, with_stable_ids
-from explorer.suggest import PoolPlacement, select_rows, suggest_regions
+from explorer.pool import PoolPlacement
+from explorer.suggest import select_rows, suggest_regions
 
 ITERATIONS = 3
 STRATEGIES = ("targeted", "random", "uncertainty")

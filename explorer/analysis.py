@@ -17,6 +17,7 @@ from .data import (Schema, _as_tuple, _require_columns, align_pool, finite_featu
                    infer_schema, labelled_rows, read_table)
 from .errors import DataError, check_int
 from .neighbours import EXACT_ROWS, NeighbourGraph, neighbour_graph
+from .pool import PoolScorer
 from .text import TextEmbedder
 from .rules import RuleFeatures
 from .types import DataMap, Predictions, Region
@@ -50,6 +51,9 @@ class Analysis:
     positions); they differ once rows without a label or prediction were dropped."""
     cached: list[str] = field(default_factory=list)
     """The stages read back from the cache (their inputs and settings had not changed)."""
+    text_embedder: TextEmbedder | None = None
+    """The text column's fitted embedder (None without ``text=``): new rows' texts are
+    embedded by it."""
 
     @property
     def points(self) -> pd.DataFrame:
@@ -75,6 +79,14 @@ class Analysis:
         raise KeyError(f"No region {region_id}; the regions are "
                        f"{[r.id for r in self.regions]}.")
 
+    def pool_scorer(self) -> PoolScorer:
+        """A :class:`~explorer.pool.PoolScorer` of new rows against these regions, fitted on
+        this analysis' rows with the seed its own collection list used, so it scores a pool
+        as that list did; apply it to any number of chunks (``explorer.pool.score_file``)."""
+        scorer = PoolScorer(seed=suggest.pool_seed(self.seed, len(self.regions)))
+        return scorer.fit(self.data, self.schema, self.predictions, self.map, self.regions,
+                          text_embedder=self.text_embedder)
+
     def save(self, out_dir, *, title: str | None = None) -> Path:
         """Write regions.json, points.csv, report.html (and collection_list.csv) to out_dir;
         ``title`` names the data at the top of the report."""
@@ -96,9 +108,10 @@ def _vectors_as_columns(frame: pd.DataFrame, embedding) -> tuple[pd.DataFrame, o
 
 
 def _embedded_text(frame: pd.DataFrame, pool: pd.DataFrame | None, column: str, embedding,
-                   seed: int) -> tuple[pd.DataFrame, pd.DataFrame | None, tuple[str, ...]]:
+                   seed: int) -> tuple[pd.DataFrame, pd.DataFrame | None, tuple[str, ...],
+                                       TextEmbedder]:
     """The text column's embedding (fitted on the data, applied to the pool) as columns,
-    added to any embedding columns already given."""
+    added to any embedding columns already given; and the fitted embedder."""
     _require_columns(frame, [str(column)], "text")
     embedder = TextEmbedder(random_state=seed).fit(frame[column])
     names = embedder.columns()
@@ -106,17 +119,9 @@ def _embedded_text(frame: pd.DataFrame, pool: pd.DataFrame | None, column: str, 
     if taken:
         raise DataError(f"The data already has column(s) {taken[:5]}, the names of the text "
                         f"embedding; rename them in the data.")
-
-    def with_vectors(table: pd.DataFrame) -> pd.DataFrame:
-        vectors = pd.DataFrame(embedder.transform(table[column]), columns=names,
-                               index=table.index)
-        return pd.concat([table, vectors], axis=1)
-
-    if pool is not None and column not in pool.columns:
-        raise DataError(f"The pool lacks the text column '{column}' that the data's "
-                        f"embedding is made from; add it to the pool.")
-    return (with_vectors(frame), with_vectors(pool) if pool is not None else None,
-            _as_tuple(embedding) + tuple(names))
+    return (embedder.with_columns(frame, column, what="data"),
+            embedder.with_columns(pool, column, what="pool") if pool is not None else None,
+            _as_tuple(embedding) + tuple(names), embedder)
 
 
 def _no_progress(message: str, fraction: float) -> None:
@@ -203,9 +208,10 @@ def analyze(data, target: str, prediction: str | None = None, probabilities=None
                                            notes=read_notes)
         pool_frame = read_table(pool, what="pool", notes=read_notes) \
             if pool is not None else None
+        text_embedder = None
         if text is not None:
-            frame, pool_frame, embedding = _embedded_text(frame, pool_frame, text, embedding,
-                                                          seed)
+            frame, pool_frame, embedding, text_embedder = _embedded_text(
+                frame, pool_frame, text, embedding, seed)
         schema = infer_schema(frame, target=target, prediction=prediction,
                               probabilities=probabilities, features=features,
                               embedding=embedding, groups=groups, task=task, text=text,
@@ -277,7 +283,7 @@ def analyze(data, target: str, prediction: str | None = None, probabilities=None
                     regions=found, baseline_error_rate=float(predictions.is_error.mean()),
                     seed=seed, pool=pool_frame, collection_list=collection_list,
                     diagnoses=diagnoses, notes=notes, timings=timings,
-                    source_rows=source_rows, cached=cached)
+                    source_rows=source_rows, cached=cached, text_embedder=text_embedder)
 
 
 def _cached_graph(stages: StageCache, space_key: str, inputs: np.ndarray, seed: int,

@@ -97,6 +97,18 @@ def _add_analyze(subparsers) -> None:
         "analyze", help="find and describe where a model fails; write the results to a folder",
         description="Find the regions where a model errs, test them on held-out rows, "
                     "describe them, and write regions.json, points.csv and report.html.")
+    _add_data_arguments(parser)
+    parser.add_argument("--pool", metavar="POOL",
+                        help="unlabelled rows (.csv or .parquet) to rank for labelling")
+    parser.add_argument("--budget", type=int, metavar="N",
+                        help="rows in the collection list when --pool is given (default: 100)")
+    parser.add_argument("--out", required=True, type=Path, metavar="DIR",
+                        help="folder for the results (created if missing)")
+    parser.set_defaults(handler=_run_analyze)
+
+
+def _add_data_arguments(parser: argparse.ArgumentParser) -> None:
+    """DATA and the options of an analysis of it, shared by ``analyze`` and ``score``."""
     parser.add_argument("data", metavar="DATA",
                         help="a .csv or .parquet file, or a built-in dataset name "
                              "(see 'explorer datasets')")
@@ -122,19 +134,12 @@ def _add_analyze(subparsers) -> None:
                              "image dataset sets it): regions are described by confusions")
     parser.add_argument("--groups", type=_columns, metavar="A,B",
                         help="columns reported per region (e.g. sex), not used by the model")
-    parser.add_argument("--pool", metavar="POOL",
-                        help="unlabelled rows (.csv or .parquet) to rank for labelling")
-    parser.add_argument("--budget", type=int, metavar="N",
-                        help="rows in the collection list when --pool is given (default: 100)")
     parser.add_argument("--seed", type=int, default=0, metavar="N",
                         help="seed of every random step (default: 0)")
     parser.add_argument("--task", choices=("classification", "regression"),
                         help="default: inferred from the target")
     parser.add_argument("--alpha", type=float, default=0.05, metavar="F",
                         help="false discovery rate of the region tests (default: 0.05)")
-    parser.add_argument("--out", required=True, type=Path, metavar="DIR",
-                        help="folder for the results (created if missing)")
-    parser.set_defaults(handler=_run_analyze)
 
 
 def _embedding(text: str):
@@ -181,7 +186,16 @@ def _resolve_data(text: str, seed: int):
 
 
 def _run_analyze(args, out: TextIO, err: TextIO) -> int:
-    from .analysis import analyze  # heavy (scikit-learn, umap): only this command needs it
+    analysis, title = _analysis(args, err, pool=args.pool, budget=args.budget)
+    folder = analysis.save(args.out, title=title)
+    _write_summary(analysis, folder, args.alpha, out)
+    return 0
+
+
+def _analysis(args, err: TextIO, **settings):
+    """The analysis the data arguments ask for (with a progress bar on ``err``), and the
+    data's title; ``settings`` go to ``analyze`` as they are."""
+    from .analysis import analyze  # heavy (scikit-learn, umap): only these commands need it
 
     data, dataset = _resolve_data(args.data, args.seed)
     target = args.target or (dataset.target if dataset else None)
@@ -198,14 +212,11 @@ def _run_analyze(args, out: TextIO, err: TextIO) -> int:
         analysis = analyze(data, target=target, prediction=prediction,
                            probabilities=args.probabilities, features=args.features,
                            embedding=_vectors_beside(data, args.embedding, err),
-                           groups=groups, pool=args.pool, seed=args.seed, budget=args.budget,
-                           task=args.task, alpha=args.alpha, image_shape=image_shape,
+                           groups=groups, seed=args.seed, task=args.task, alpha=args.alpha,
+                           image_shape=image_shape,
                            text=args.text or (dataset.text if dataset else None),
-                           progress=progress)
-    title = dataset.title if dataset is not None else Path(args.data).name
-    folder = analysis.save(args.out, title=title)
-    _write_summary(analysis, folder, args.alpha, out)
-    return 0
+                           progress=progress, **settings)
+    return analysis, dataset.title if dataset is not None else Path(args.data).name
 
 
 @contextmanager
@@ -236,7 +247,7 @@ def _write_summary(analysis, folder: Path, alpha: float, out: TextIO) -> None:
     found = [r for r in analysis.regions if r.kind == "error"]
     gaps = [r for r in analysis.regions if r.kind == "coverage"]
     if found:
-        lines.append(f"{_count(found, 'region')} passed the test "
+        lines.append(f"{_count(len(found), 'region')} passed the test "
                      f"(false discovery rate {alpha:g}), most important first:")
         lines += [f"  R{r.id:<3} {r.size:>6,} rows  error {r.error_rate:6.1%} vs "
                   f"{r.baseline_error_rate:.1%}  p={r.p_value:.2g}  {r.description}"
@@ -245,7 +256,7 @@ def _write_summary(analysis, folder: Path, alpha: float, out: TextIO) -> None:
         lines.append("No region passed the test: the errors do not cluster anywhere more "
                      "than chance explains.")
     if gaps:
-        lines.append(f"{_count(gaps, 'coverage gap')} (far more common in the pool than in "
+        lines.append(f"{_count(len(gaps), 'coverage gap')} (far more common in the pool than in "
                      f"training, tested on held-out rows of both):")
         lines += [f"  R{r.id:<3} pool {r.pool_share:6.1%} vs training {r.training_share:.1%}  "
                   f"p={r.p_value:.2g}  {r.description}" for r in gaps]
@@ -255,8 +266,55 @@ def _write_summary(analysis, folder: Path, alpha: float, out: TextIO) -> None:
     out.write("\n".join(lines) + "\n")
 
 
-def _count(items: list, noun: str) -> str:
-    return f"{len(items)} {noun}{'' if len(items) == 1 else 's'}"
+def _count(number: int, noun: str) -> str:
+    return f"{number:,} {noun}{'' if number == 1 else 's'}"
+
+
+# --- score ---------------------------------------------------------------------------------
+
+@subcommand
+def _add_score(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "score", help="score every row of a large pool against the regions, in chunks",
+        description="Find the regions of DATA as 'analyze' does, then score every row of "
+                    "POOL against them a chunk at a time, so memory stays flat however long "
+                    "POOL is: the model's label and class probabilities, the risk that it "
+                    "errs, the row's place on the map, the region it belongs to and how "
+                    "surely it belongs to each one.")
+    _add_data_arguments(parser)
+    parser.add_argument("--pool", required=True, type=Path, metavar="POOL",
+                        help="the rows to score (.csv or .parquet), with DATA's feature "
+                             "columns; only those are read")
+    parser.add_argument("--chunk-rows", type=int, metavar="N",
+                        help="pool rows scored at a time (default: 100,000); memory grows "
+                             "with it")
+    parser.add_argument("--out", required=True, type=Path, metavar="FILE",
+                        help="the scores, one row per pool row: a .csv or .parquet file")
+    parser.set_defaults(handler=_run_score)
+
+
+def _run_score(args, out: TextIO, err: TextIO) -> int:
+    from .pool import CHUNK_ROWS, check_score_file, score_file
+
+    chunk_rows = CHUNK_ROWS if args.chunk_rows is None else args.chunk_rows
+    check_score_file(args.pool, args.out, chunk_rows)  # before the analysis, not after
+    analysis, _ = _analysis(args, err)
+    with _progress_bar(err) as progress:
+        scored = score_file(analysis.pool_scorer(), args.pool, args.out, chunk_rows=chunk_rows,
+                            progress=lambda share: progress("Scoring the pool", share))
+    lines = [f"Scored {scored.rows:,} pool rows in {_count(scored.chunks, 'chunk')} "
+             f"against {_count(len(analysis.regions), 'region')}; each row's region:"]
+    for region in analysis.regions:
+        rows = scored.region_rows.get(region.id, 0)
+        lines.append(f"  R{region.id:<3} {rows:>9,} rows ({rows / scored.rows:6.1%})  "
+                     f"{region.description}")
+    rows = scored.region_rows.get(-1, 0)
+    lines += [f"  none {rows:>9,} rows ({rows / scored.rows:6.1%})  in no region",
+              f"Wrote {scored.path}: row, predicted, "
+              + ("probability_<class>, " if analysis.schema.is_classification else "")
+              + "error_risk, x, y, region (-1: none), coverage_R<id>."]
+    out.write("\n".join(lines) + "\n")
+    return 0
 
 
 # --- the workspace loop: init, suggest, ingest, retrain, status ----------------------------

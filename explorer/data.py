@@ -437,10 +437,11 @@ def align_pool(pool: pd.DataFrame, frame: pd.DataFrame, schema: Schema,
 
     Missing feature columns and numbers that are text in the pool are refused, all of them
     in one message; columns the data lacks, category columns written as numbers and
-    categories the data never saw are allowed and listed in ``notes``. Columns are matched
-    by name, never by position.
+    categories the data never saw are allowed and listed in ``notes`` (looked for only when
+    ``notes`` is given). Columns are matched by name, never by position. Each row is aligned
+    on its own, so a pool aligned in chunks gives the rows of the pool aligned at once; the
+    data's rows are read only for the notes (its kinds of column otherwise).
     """
-    notes = notes if notes is not None else []
     needed = list(schema.features) + list(schema.embedding)
     missing = [c for c in needed if c not in pool.columns]
     retyped = [c for c in schema.numeric + schema.embedding
@@ -463,13 +464,19 @@ def align_pool(pool: pd.DataFrame, frame: pd.DataFrame, schema: Schema,
         if not pd.api.types.is_numeric_dtype(pool[column]):  # numbers stored as text
             pool[column] = pd.to_numeric(pool[column], errors="coerce")
     for column in schema.categorical:
+        numbers_for_categories = pd.api.types.is_numeric_dtype(pool[column]) and \
+            not pd.api.types.is_numeric_dtype(frame[column])
+        if not numbers_for_categories and notes is None:
+            continue
         like_data = pool[column].map(lambda v: v if pd.isna(v) else label_key(v))
-        seen = {label_key(v) for v in frame[column].dropna().unique()}
-        if pd.api.types.is_numeric_dtype(pool[column]) and \
-                not pd.api.types.is_numeric_dtype(frame[column]):
-            notes.append(f"The pool column '{column}' holds {pool[column].dtype} values where "
-                         f"the data holds categories; they were read as categories.")
+        if numbers_for_categories:
+            if notes is not None:
+                notes.append(f"The pool column '{column}' holds {pool[column].dtype} values "
+                             f"where the data holds categories; they were read as categories.")
             pool[column] = like_data.astype(object)
+        if notes is None:
+            continue
+        seen = {label_key(v) for v in frame[column].dropna().unique()}
         unseen = like_data.notna() & ~like_data.isin(seen)
         if unseen.any():
             values = sorted(like_data[unseen].unique().tolist(), key=str)[:5]
@@ -477,7 +484,7 @@ def align_pool(pool: pd.DataFrame, frame: pd.DataFrame, schema: Schema,
                          f"categories the data never saw (e.g. {values}); the model treats "
                          f"them as unknown.")
     extra = [c for c in pool.columns if c not in frame.columns]
-    if extra:
+    if extra and notes is not None:
         notes.append(f"The pool's column(s) {extra[:10]} are not in the data and are not used.")
     return pool
 

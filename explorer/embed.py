@@ -44,8 +44,8 @@ from .errors import DataError, ExplorerError, check_int
 from .files import replace_atomically
 from .types import DataMap, Predictions
 
-__all__ = ["ModelSpace", "UmapMap", "build_map", "default_cache_dir", "input_space",
-           "model_space_only", "pack_islands", "place_points", "read_vectors",
+__all__ = ["ModelSpace", "UmapMap", "PointPlacer", "build_map", "default_cache_dir",
+           "input_space", "model_space_only", "pack_islands", "place_points", "read_vectors",
            "with_vector_columns", "VECTOR_COLUMN_PREFIX", "sample_rows"]
 
 MAP_VERSION = 3
@@ -202,19 +202,28 @@ class ModelSpace(TransformerMixin, BaseEstimator):
         return X
 
     @staticmethod
-    def with_predictions(encoded: np.ndarray, predictions: Predictions,
-                         predicted_values: np.ndarray | None = None) -> np.ndarray:
-        """Append the prediction block, weighted by ``PREDICTION_WEIGHT``."""
+    def with_predictions(encoded: np.ndarray, predictions: Predictions, *,
+                         predicted: np.ndarray | None = None,
+                         probabilities: np.ndarray | None = None) -> np.ndarray:
+        """Append the prediction block, weighted by ``PREDICTION_WEIGHT``.
+
+        The block is the labelled rows' own (``predictions``), or, for new rows, their
+        ``predicted`` labels or values and class ``probabilities``, in the same form: the
+        probabilities when the labelled rows came with them, else a one-hot of the label,
+        else (regression) the value scaled by the *labelled* rows' mean and spread, so new
+        rows land on the labelled rows' scale whichever other rows come with them.
+        """
+        new = predicted is not None
         if predictions.probabilities is not None:
-            block = predictions.probabilities
+            block = probabilities if new else predictions.probabilities
         elif predictions.classes:
-            values = predictions.predicted if predicted_values is None else predicted_values
+            values = predicted if new else predictions.predicted
             block = (np.asarray(values, dtype=str)[:, None] ==
                      np.asarray(predictions.classes, dtype=str)[None, :]).astype(float)
         else:
-            values = np.asarray(predictions.predicted if predicted_values is None
-                                else predicted_values, dtype=float)
-            block = ((values - values.mean()) / (values.std() or 1.0))[:, None]
+            reference = np.asarray(predictions.predicted, dtype=float)
+            values = np.asarray(predicted, dtype=float) if new else reference
+            block = ((values - reference.mean()) / (reference.std() or 1.0))[:, None]
         return np.hstack([encoded, PREDICTION_WEIGHT * block]).astype(np.float32)
 
 
@@ -356,25 +365,41 @@ def sample_rows(n_rows: int, sample_size: int, rng: np.random.Generator) -> np.n
     return np.sort(rng.choice(n_rows, sample_size, replace=False))
 
 
+class PointPlacer:
+    """New rows on a fitted map, at the inverse-distance-weighted mean of their ``k`` nearest
+    fitted rows: the neighbour index is built once in :meth:`fit` and serves any number of
+    :meth:`transform` calls (a pool scored a chunk at a time)."""
+
+    def __init__(self, k: int = 5):
+        self.k = k
+
+    def fit(self, reference: np.ndarray, reference_coords: np.ndarray) -> "PointPlacer":
+        self.index_ = NearestNeighbors(n_neighbors=min(self.k, len(reference))).fit(reference)
+        self.coords_ = reference_coords
+        return self
+
+    def transform(self, new: np.ndarray, *, progress=None) -> np.ndarray:
+        """The map positions of ``new``, shape (len(new), 2).
+
+        Rows go in chunks of ``PLACE_CHUNK``, so memory stays flat however many there are,
+        and ``progress(fraction)``, if given, hears after each chunk.
+        """
+        placed = np.empty((len(new), 2), dtype=np.float32)
+        for start in range(0, len(new), PLACE_CHUNK):
+            chunk = slice(start, start + PLACE_CHUNK)
+            distances, neighbours = self.index_.kneighbors(new[chunk])
+            weights = 1.0 / (distances + 1e-6)
+            weights /= weights.sum(axis=1, keepdims=True)
+            placed[chunk] = np.einsum("nk,nkd->nd", weights, self.coords_[neighbours])
+            if progress is not None:
+                progress(min(start + PLACE_CHUNK, len(new)) / len(new))
+        return placed
+
+
 def place_points(reference: np.ndarray, reference_coords: np.ndarray, new: np.ndarray,
                  *, k: int = 5, progress=None) -> np.ndarray:
-    """Place new rows on the map at the inverse-distance-weighted mean of their neighbours.
-
-    New rows go in chunks of ``PLACE_CHUNK``, so memory stays flat however many there are,
-    and ``progress(fraction)``, if given, hears after each chunk.
-    """
-    k = min(k, len(reference))
-    index = NearestNeighbors(n_neighbors=k).fit(reference)
-    placed = np.empty((len(new), 2), dtype=np.float32)
-    for start in range(0, len(new), PLACE_CHUNK):
-        chunk = slice(start, start + PLACE_CHUNK)
-        distances, neighbours = index.kneighbors(new[chunk])
-        weights = 1.0 / (distances + 1e-6)
-        weights /= weights.sum(axis=1, keepdims=True)
-        placed[chunk] = np.einsum("nk,nkd->nd", weights, reference_coords[neighbours])
-        if progress is not None:
-            progress(min(start + PLACE_CHUNK, len(new)) / len(new))
-    return placed
+    """Place new rows on the map once (see :class:`PointPlacer`)."""
+    return PointPlacer(k).fit(reference, reference_coords).transform(new, progress=progress)
 
 
 def pack_islands(coords: np.ndarray) -> np.ndarray:

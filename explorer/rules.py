@@ -110,11 +110,14 @@ class Rule:
                 parts.append(f"{first.column} {first.operator} {_format_threshold(first.value)}")
         return " and ".join(parts)
 
-    def mask(self, frame: pd.DataFrame) -> np.ndarray | None:
+    def mask(self, frame: pd.DataFrame, fill: dict[str, float] | None = None
+             ) -> np.ndarray | None:
         """The rows of ``frame`` the rule selects, or None when a column is missing.
 
         Missing numbers read as the column's median and missing categories as
         ``(missing)``, as :class:`RuleFeatures` encodes them for the tree that wrote the rule.
+        ``fill`` gives the numbers missing values read as instead (:meth:`fill_values` of
+        other rows), so a row's answer does not depend on the rows masked with it.
         """
         if any(c.column not in frame.columns for c in self.conditions):
             return None
@@ -126,10 +129,16 @@ class Rule:
                 equal = text == condition.value
                 selected &= equal if condition.operator == "=" else ~equal
                 continue
-            numbers = _median_filled(values)
+            numbers = _median_filled(values, None if fill is None else fill[condition.column])
             selected &= (numbers > condition.value if condition.operator == ">"
                          else numbers <= condition.value)
         return selected
+
+    def fill_values(self, frame: pd.DataFrame) -> dict[str, float]:
+        """What a missing number of each of the rule's numeric columns reads as in
+        :meth:`mask`: the median of ``frame``'s column."""
+        return {c.column: _median(_numbers(frame[c.column])) for c in self.conditions
+                if c.operator in NUMERIC_OPERATORS}
 
     def to_json(self) -> list[dict]:
         """The conditions as plain ``{"column", "operator", "value"}`` objects."""
@@ -187,13 +196,24 @@ def _read_threshold(text: str) -> float:
     return float(text.replace(",", ""))
 
 
-def _median_filled(values: pd.Series) -> np.ndarray:
-    """A column as numbers, missing ones (and non-numbers) as the median of the rest."""
-    numbers = pd.to_numeric(values, errors="coerce").to_numpy(dtype=float)
+def _numbers(values: pd.Series) -> np.ndarray:
+    """A column as floats; missing values and non-numbers as NaN."""
+    return pd.to_numeric(values, errors="coerce").to_numpy(dtype=float)
+
+
+def _median(numbers: np.ndarray) -> float:
+    """The median of the numbers that are there (0 when none is)."""
+    present = ~np.isnan(numbers)
+    return float(np.median(numbers[present])) if present.any() else 0.0
+
+
+def _median_filled(values: pd.Series, fill: float | None = None) -> np.ndarray:
+    """A column as numbers, missing ones (and non-numbers) as ``fill``, by default the
+    median of the rest."""
+    numbers = _numbers(values)
     missing = np.isnan(numbers)
     if missing.any():
-        numbers = np.where(missing, np.nanmedian(numbers) if (~missing).any() else 0.0,
-                           numbers)
+        numbers = np.where(missing, _median(numbers) if fill is None else fill, numbers)
     return numbers
 
 

@@ -3,8 +3,8 @@
 Each region's *diagnosis* (collect, relabel, add_information: see ``explorer.diagnose``)
 says what kind of data would fix it; this module turns it into rows to label.
 
-With a pool, rows are placed in the model's space and on the map; a pool row *covers* a
-region when most of its nearest labelled rows are region members. The regions competing for
+With a pool, rows are placed in the model's space and on the map (``explorer.pool``); a
+pool row *covers* a region when it is likelier inside it than outside. The regions competing for
 the budget are the current ones plus the regions of earlier iterations (*frozen*) whose
 current out-of-fold error is still above the baseline: a region that improved stops
 passing a fresh significance test well before it stops being weak, and dropping it then
@@ -21,29 +21,24 @@ example rows and the count.
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass
 from typing import Callable
 
 import numpy as np
 import pandas as pd
 from sklearn.neighbors import NearestNeighbors
-from sklearn.tree import DecisionTreeClassifier
-from threadpoolctl import threadpool_limits
 
-from .data import Schema, align_pool
-from .embed import ModelSpace, input_space, place_points
+from .data import Schema
+from .embed import input_space
 from .errors import ParameterError, check_choice, check_int
 from .diagnose import (CURVE_FOLDS, Diagnosis, diagnose_coverage_gap, diagnose_region,
                        nearest_neighbours)
 from .frozen import FrozenRegion, still_weak
-from .model import baseline_model, encode_target, model_inputs
 from .neighbours import NeighbourGraph
-from .rules import Rule
+from .pool import COVERS, PoolPlacement, PoolScorer, covered_columns
 from .types import DataMap, Predictions, Region
 
-__all__ = ["PoolPlacement", "STRATEGIES", "place_pool", "estimate_error_risk", "select_rows",
-           "suggest_regions", "diagnosed", "LIST_COLUMNS", "OWN_COLUMNS", "list_column",
-           "region_name"]
+__all__ = ["STRATEGIES", "place_pool", "pool_seed", "select_rows", "suggest_regions",
+           "diagnosed", "LIST_COLUMNS", "OWN_COLUMNS", "list_column", "region_name"]
 
 STRATEGIES = ("targeted", "random", "uncertainty")
 LIST_COLUMNS = ("row", "region", "priority", "source", "reason")
@@ -57,110 +52,19 @@ OWN_COLUMNS = frozenset((*LIST_COLUMNS, "region_name", "region_rule", "label"))
 the list (:func:`list_column`), never refused."""
 POOL_PREFIX = "pool:"
 
-MAP_NEIGHBOURS = 30
 MAX_CURVE_REGIONS = 3
-COVERS = 0.5
 NEAR_DUPLICATE = 0.1
 """A candidate closer than this share of the pool's median neighbour distance to a chosen row
 is a near-duplicate and skipped."""
 CHUNK = 10
-RISK_DEPTH, RISK_LEAF = 3, 20
-"""The error model is shallow with leaves of at least 20 rows: it should learn where errors
-gather (an interaction of two or three columns), not memorise single mislabelled rows."""
-
-
-@dataclass(frozen=True)
-class PoolPlacement:
-    """Pool rows in the model's space and on the map, and how well each covers each region.
-
-    ``coverage`` has shape (n_pool, n_regions): the probability that a pool row belongs to
-    the region, averaged over a balanced tree in the model's space and the balanced vote of
-    its nearest labelled rows on the map.
-    """
-
-    model_space: np.ndarray
-    coords: np.ndarray
-    probabilities: np.ndarray | None
-    coverage: np.ndarray
-    region_ids: tuple[int, ...]
-    error_risk: np.ndarray
-    """Shape (n_pool,): the probability that the model errs on each pool row, from a shallow
-    model of where the labelled rows erred; within a region, rows that look like its failures
-    are labelled first."""
 
 
 def place_pool(pool: pd.DataFrame, frame: pd.DataFrame, schema: Schema,
                predictions: Predictions, data_map: DataMap, regions: list[Region], *,
                seed: int) -> PoolPlacement:
-    """Predict the pool with the baseline model trained on all rows, then place its rows."""
-    pool = align_pool(pool, frame, schema)
-    inputs = model_inputs(frame, schema)
-    with threadpool_limits(1):  # see learning_curve
-        model = baseline_model(schema, seed=seed).fit(
-            inputs, encode_target(frame[schema.target], schema))
-    pool_inputs = model_inputs(pool, schema)
-    probabilities = model.predict_proba(pool_inputs) if schema.is_classification else None
-    if schema.is_classification:
-        predicted = np.asarray(schema.classes, dtype=object)[probabilities.argmax(axis=1)]
-    else:
-        predicted = model.predict(pool_inputs)
-    pool_predictions = dataclasses.replace(
-        predictions, predicted=predicted,
-        probabilities=probabilities if predictions.probabilities is not None else None)
-    encoded = data_map.encoder.transform(pool_inputs)
-    space = ModelSpace.with_predictions(encoded, pool_predictions)
-    error_risk = estimate_error_risk(frame, pool, schema, predictions, seed)
-    fitted = slice(None) if data_map.fitted_rows is None else data_map.fitted_rows
-    coords = place_points(data_map.model_space[fitted], data_map.coords[fitted], space)
-    coverage = np.zeros((len(pool), len(regions)))
-    for column, region in enumerate(regions):
-        if region.kind == "coverage":  # found in the pool by its rule: membership is exact
-            coverage[:, column] = Rule(region.rule_conditions).mask(pool)
-            continue
-        members = np.zeros(len(frame), dtype=bool)
-        members[region.rows] = True
-        coverage[:, column] = (_balanced_tree(data_map.model_space, members, space, seed)
-                               + _balanced_knn(data_map.coords, members, coords)) / 2
-    return PoolPlacement(model_space=space, coords=coords, probabilities=probabilities,
-                         coverage=coverage, region_ids=tuple(r.id for r in regions),
-                         error_risk=error_risk)
-
-
-def estimate_error_risk(frame: pd.DataFrame, pool: pd.DataFrame, schema: Schema,
-                        predictions: Predictions, seed: int) -> np.ndarray:
-    """P(the model errs) for each pool row, from a model of where the labelled rows erred."""
-    is_error = np.asarray(predictions.is_error, dtype=int)
-    if is_error.min() == is_error.max():
-        return np.full(len(pool), float(is_error[0]) if len(is_error) else 0.0)
-    errors_schema = dataclasses.replace(schema, task="classification", classes=(0, 1))
-    with threadpool_limits(1):
-        model = baseline_model(errors_schema, seed=seed)
-        model.set_params(model__max_depth=RISK_DEPTH, model__min_samples_leaf=RISK_LEAF)
-        model.fit(model_inputs(frame, schema), is_error)
-    return model.predict_proba(model_inputs(pool, schema))[:, 1]
-
-
-def _balanced_tree(reference: np.ndarray, members: np.ndarray, new: np.ndarray,
-                   seed: int) -> np.ndarray:
-    """P(member) from a class-balanced tree in the model's space.
-
-    Balanced, because a thinly covered region is rare among the labelled rows by definition:
-    an unweighted vote of neighbours would call its pool rows outsiders.
-    """
-    tree = DecisionTreeClassifier(max_depth=6, min_samples_leaf=5, class_weight="balanced",
-                                  random_state=seed).fit(reference, members)
-    return tree.predict_proba(new)[:, 1]
-
-
-def _balanced_knn(reference: np.ndarray, members: np.ndarray, new: np.ndarray) -> np.ndarray:
-    """P(member) from the map's nearest labelled rows, corrected for the region's share."""
-    k = min(MAP_NEIGHBOURS, len(reference))
-    neighbours = NearestNeighbors(n_neighbors=k).fit(reference).kneighbors(
-        new, return_distance=False)
-    inside = members[neighbours].mean(axis=1)
-    share = members.mean()
-    weight_in, weight_out = inside / share, (1 - inside) / (1 - share)
-    return weight_in / (weight_in + weight_out)
+    """Predict the pool with the baseline model trained on all rows, then place its rows
+    (a :class:`~explorer.pool.PoolScorer` fitted here and applied to the whole pool)."""
+    return PoolScorer(seed=seed).fit(frame, schema, predictions, data_map, regions).place(pool)
 
 
 def _uncertainty(probabilities: np.ndarray | None, n_rows: int) -> np.ndarray:
@@ -256,13 +160,12 @@ def _targeted(budget: int, open_rows: np.ndarray, placement: PoolPlacement,
     """Greedy allocation in chunks to the region whose curve gains most from the next chunk."""
     unsure = _uncertainty(placement.probabilities, len(placement.coverage))
     queues, shares = {}, {}
+    covered = covered_columns(placement.coverage[open_rows])
     for column, region in enumerate(regions):
         diagnosis = diagnoses.get(region.id)
         if diagnosis is None or diagnosis.kind != "collect" or diagnosis.curve_params is None:
             continue
-        cover = placement.coverage[open_rows, column]
-        best = placement.coverage[open_rows].argmax(axis=1) == column
-        candidates = open_rows[(cover >= COVERS) & best]
+        candidates = open_rows[covered == column]
         if region.kind == "coverage":  # no failures to resemble: the least sure rows first
             order = np.argsort(-unsure[candidates], kind="stable")
         else:  # the rows most like the region's failures first; among equals, surest members
@@ -370,6 +273,21 @@ def diagnosed(regions: list[Region], diagnoses: dict[int, Diagnosis], *, pool_gi
     return found
 
 
+def _child_seeds(seed: int, n_regions: int) -> tuple[np.ndarray, int, int, int]:
+    """A suggestion's seeds, drawn up front: one per region's learning curve, then the pool
+    scorer's, the selection's and the base of the frozen regions' curves'."""
+    rng = np.random.default_rng(seed)
+    curve_seeds = rng.integers(2**31 - 1, size=max(1, n_regions))
+    scorer, select, frozen = (int(s) for s in rng.integers(2**31 - 1, size=3))
+    return curve_seeds, scorer, select, frozen
+
+
+def pool_seed(seed: int, n_regions: int) -> int:
+    """The seed :func:`suggest_regions` gives the pool scorer for ``n_regions`` regions, so a
+    scorer fitted later (``Analysis.pool_scorer``) scores as the collection list did."""
+    return _child_seeds(seed, n_regions)[1]
+
+
 def suggest_regions(regions: list[Region], frame: pd.DataFrame, schema: Schema,
                     predictions: Predictions, data_map: DataMap, *, pool=None,
                     budget: int | None = None, strategy: str = "targeted", seed: int = 0,
@@ -390,9 +308,7 @@ def suggest_regions(regions: list[Region], frame: pd.DataFrame, schema: Schema,
     Returns the diagnoses by region id, the collection list (None without a pool) and the
     pool's placement (None without a pool or for the random strategy).
     """
-    rng = np.random.default_rng(seed)
-    curve_seeds = rng.integers(2**31 - 1, size=max(1, len(regions)))
-    pool_seed, select_seed, frozen_seed = (int(s) for s in rng.integers(2**31 - 1, size=3))
+    curve_seeds, scorer_seed, select_seed, frozen_seed = _child_seeds(seed, len(regions))
     features = input_space(data_map)
     neighbours = nearest_neighbours(features, graph, seed=seed)
     diagnoses = {}
@@ -423,7 +339,7 @@ def suggest_regions(regions: list[Region], frame: pd.DataFrame, schema: Schema,
     placement = None
     if strategy != "random":
         placement = place_pool(pool, frame, schema, predictions, data_map, targets,
-                               seed=pool_seed)
+                               seed=scorer_seed)
     listing = select_rows(strategy, budget, pool.drop(columns=[schema.target], errors="ignore"),
                           seed=select_seed, placement=placement, regions=targets,
                           diagnoses=diagnoses, available=available)

@@ -87,6 +87,17 @@ class TextEmbedder(TransformerMixin, BaseEstimator):
         """The names of the embedding columns this embedder makes."""
         return [f"{TEXT_COLUMN_PREFIX}{i}" for i in range(self.svd_.n_components)]
 
+    def with_columns(self, table: pd.DataFrame, column: str, *, what: str) -> pd.DataFrame:
+        """``table`` with the vectors of its ``column`` of texts as :meth:`columns` (made anew
+        when it has them already); ``what`` names the table in the error for a missing
+        column. Each row's vector depends on its own text alone."""
+        if column not in table.columns:
+            raise DataError(f"The {what} lacks the text column '{column}' that the data's "
+                            f"embedding is made from; add it to the {what}.")
+        names = self.columns()
+        vectors = pd.DataFrame(self.transform(table[column]), columns=names, index=table.index)
+        return pd.concat([table.drop(columns=names, errors="ignore"), vectors], axis=1)
+
 
 def _documents(texts) -> list[str]:
     """Texts as strings; a missing text is an empty one (it has no words)."""

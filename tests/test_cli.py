@@ -179,3 +179,50 @@ def test_python_dash_m_entry_point():
                             cwd=Path(__file__).parent)
     assert result.returncode == 2 and result.stdout == ""
     assert result.stderr.count("\n") == 1 and result.stderr.startswith("explorer: error: ")
+
+
+def test_score_writes_every_pool_row_in_chunks(tmp_path, small_csv, planted_data,
+                                               planted_analysis):
+    pool = tmp_path / "pool.parquet"
+    planted_data.frame.drop(columns=["label"]).to_parquet(pool)
+    scores = tmp_path / "scores.csv"
+    code, out, err = run("score", str(small_csv), "--target", "label", "--prediction",
+                         "prediction", "--pool", str(pool), "--out", str(scores),
+                         "--chunk-rows", "250")
+    assert code == 0, err
+    written = pd.read_csv(scores)
+    assert written["row"].tolist() == list(range(600))
+    assert out.startswith(f"Scored 600 pool rows in 3 chunks against "
+                          f"{len(planted_analysis.regions)} region")
+    top = planted_analysis.regions[0]
+    covered = int((written["region"] == top.id).sum())
+    assert f"R{top.id:<3} {covered:>9,} rows" in out and f"Wrote {scores}: row," in out
+
+
+def test_score_refuses_a_bad_scores_file_before_analysing(tmp_path, small_csv):
+    pool = tmp_path / "pool.csv"
+    pool.write_text("x\n1\n")
+    code, out, err = run("score", str(small_csv), "--target", "label", "--pool", str(pool),
+                         "--out", str(tmp_path / "scores.xlsx"))
+    assert "must end in .csv or .parquet" in one_line_error(code, err) and out == ""
+    code, _, err = run("score", str(small_csv), "--target", "label", "--pool",
+                       str(tmp_path / "nope.parquet"), "--out", str(tmp_path / "s.csv"))
+    assert "The pool file" in one_line_error(code, err) and "does not exist" in err
+
+
+def test_score_names_the_pool_column_it_lacks(tmp_path, small_csv, planted_data):
+    pool = tmp_path / "pool.csv"
+    planted_data.frame.drop(columns=["label", "age"]).to_csv(pool, index=False)
+    code, _, err = run("score", str(small_csv), "--target", "label", "--prediction",
+                       "prediction", "--pool", str(pool), "--out", str(tmp_path / "s.csv"))
+    assert code == 2 and "Traceback" not in err
+    assert err.splitlines()[-1].startswith("explorer: error: The pool does not match the "
+                                           "data: it lacks 1 feature column(s) the data has: "
+                                           "['age']")
+
+
+def test_the_score_help_gives_the_default_chunk():
+    from explorer.pool import CHUNK_ROWS
+
+    code, out, _ = run("score", "--help")
+    assert code == 0 and f"(default: {CHUNK_ROWS:,})" in " ".join(out.split())

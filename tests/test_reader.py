@@ -134,3 +134,49 @@ def test_reading_with_progress_reports_the_share_read_and_reads_the_same_table(t
     with_bar = read_table(path, progress=shares.append)
     pd.testing.assert_frame_equal(with_bar, read_table(path))
     assert len(shares) > 1 and shares == sorted(shares) and shares[-1] == 1.0
+
+
+def _mixed_csv(path, n_rows: int, *, bad_row: int | None = None):
+    """A semicolon file with every kind of column a chunk must read as the whole file does:
+    decimal commas, NA words among numbers, integers, true/false, text, a cell left empty."""
+    lines = ["price;count;flag;city;note"]
+    for i in range(n_rows):
+        price = "NA" if i % 9 == 0 else f"{i},{i % 7}5"
+        count = "abc" if i == bad_row else str(i)
+        flag = "" if i % 11 == 0 else ("True" if i % 2 else "False")
+        lines.append(f"{price};{count};{flag};{['north', 'Zürich'][i % 2]};{'' if i % 5 else 'x'}")
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize("rows", [1, 17, 1000])
+def test_a_file_read_in_chunks_reads_as_the_whole_file(tmp_path, rows):
+    from explorer.reader import read_chunks
+
+    path = _mixed_csv(tmp_path / "pool.csv", 1200)
+    whole = read_table(path)
+    chunks = list(read_chunks(path, "pool", rows=rows))
+    assert max(len(chunk) for chunk in chunks) <= rows
+    pd.testing.assert_frame_equal(pd.concat(chunks), whole, check_dtype=False)
+    assert whole["price"].isna().sum() == 134 and whole["flag"].isna().sum() == 110
+
+
+def test_a_chunk_reads_only_the_columns_asked_for_and_positions_its_rows(tmp_path):
+    from explorer.reader import read_chunks
+
+    frame = pd.DataFrame({"x": np.arange(10.0), "city": list("abcdeabcde"), "y": 1})
+    for path in (tmp_path / "p.parquet", tmp_path / "p.csv"):
+        frame.to_parquet(path) if path.suffix == ".parquet" else frame.to_csv(path, index=False)
+        chunks = list(read_chunks(path, "pool", rows=4, columns=["city", "x"]))
+        assert [list(c.index) for c in chunks] == [[0, 1, 2, 3], [4, 5, 6, 7], [8, 9]]
+        assert all(sorted(c.columns) == ["city", "x"] for c in chunks)
+        assert pd.concat(chunks)["x"].tolist() == frame["x"].tolist()
+
+
+def test_a_word_among_numbers_after_the_first_rows_names_its_line(tmp_path):
+    from explorer.reader import TYPE_ROWS, read_chunks
+
+    path = _mixed_csv(tmp_path / "pool.csv", TYPE_ROWS + 10, bad_row=TYPE_ROWS + 3)
+    with pytest.raises(DataError, match=rf"Line {TYPE_ROWS + 5} .* 'abc' in the column "
+                                        rf"'count', whose first 1,000 rows hold numbers"):
+        list(read_chunks(path, "pool", rows=100))

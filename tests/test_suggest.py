@@ -14,8 +14,8 @@ from explorer.embed import ModelSpace
 from explorer.export import read_collection_csv, write_collection_csv
 from explorer.model import honest_predictions, model_inputs
 from explorer.diagnose import Diagnosis, _collect, _rows_needed, diagnose_region
-from explorer.suggest import (PoolPlacement, estimate_error_risk,
-                              select_rows)
+from explorer.pool import PoolPlacement
+from explorer.suggest import select_rows
 from explorer.types import Region
 
 
@@ -131,17 +131,6 @@ def test_within_a_region_rows_that_look_like_its_failures_come_first():
                           diagnoses={1: Diagnosis(1, "collect", "", curve_params=(0.5, 0.3))})
     rows = listing.loc[listing["region"] == 1, "row"].to_numpy()
     assert rows.size == 40 and (rows % 4 == 0).all() and (rows < 200).all()
-
-
-def test_the_error_model_ranks_pool_rows_where_the_labelled_rows_erred():
-    rng = np.random.default_rng(0)
-    frame = pd.DataFrame({"x": rng.uniform(0, 1, 600), "label": rng.integers(0, 2, 600)})
-    schema = infer_schema(frame, target="label")
-    is_error = (frame["x"] > 0.8).to_numpy() & (rng.random(600) < 0.7)
-    predictions = type("P", (), {"is_error": is_error})
-    pool = pd.DataFrame({"x": [0.1, 0.5, 0.9, 0.95]})
-    risk = estimate_error_risk(frame, pool, schema, predictions, seed=0)
-    assert risk[2:].min() > 0.4 > risk[:2].max()
 
 
 def test_random_strategy_respects_available_rows():
