@@ -346,6 +346,7 @@ def run_analysis(settings: Settings) -> explorer.Analysis | None:
                 except ExplorerError as exc:  # the cause, open, with its fix
                     status.update(label="The analysis could not run", state="error",
                                   expanded=True)
+                    bar.empty()  # the bar stopped where the run failed: only the cause stays
                     st.error(escape_markdown(exc))
                     return None
                 while len(store) > KEPT_ANALYSES:
