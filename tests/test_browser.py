@@ -39,23 +39,27 @@ POINTS_BOX = """(gd) => {
 pytestmark = pytest.mark.browser
 
 
+def _opening_on(folder: Path, frame: pd.DataFrame, *, target: str) -> Path:
+    """``folder`` as a workspace whose saved settings open ``frame`` (uploaded as
+    planted.csv) with ``target`` as its label: a new session starts there."""
+    from explorer.app import state
+
+    folder.mkdir(parents=True, exist_ok=True)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("EXPLORER_WORKSPACE_DIR", str(folder))
+        stored = state.store_upload("planted.csv", frame.to_csv(index=False).encode())
+    (folder / "last_settings.json").write_text(json.dumps({
+        "source": f"upload:{stored}", "title": "planted.csv", "target": target,
+        "prediction": "prediction", "features": None, "groups": [], "pool": None, "seed": 0}))
+    return folder
+
+
 @pytest.fixture(scope="module")
 def server(tmp_path_factory, planted_data):
     """A streamlit server on a free local port, opening the 600-row planted table."""
     require_chromium()
-    from explorer.app import state
-
-    folder = tmp_path_factory.mktemp("browser-workspace")
-    os.environ["EXPLORER_WORKSPACE_DIR"], previous = str(folder), os.environ.get(
-        "EXPLORER_WORKSPACE_DIR")
-    stored = state.store_upload("planted.csv", planted_data.frame.to_csv(index=False).encode())
-    (folder / "last_settings.json").write_text(json.dumps({
-        "source": f"upload:{stored}", "title": "planted.csv", "target": "label",
-        "prediction": "prediction", "features": None, "groups": [], "pool": None, "seed": 0}))
-    if previous is None:
-        del os.environ["EXPLORER_WORKSPACE_DIR"]
-    else:
-        os.environ["EXPLORER_WORKSPACE_DIR"] = previous
+    folder = _opening_on(tmp_path_factory.mktemp("browser-workspace"), planted_data.frame,
+                         target="label")
     with running_app(folder) as url:
         yield url
 
@@ -257,5 +261,29 @@ def test_uploads_a_region_alone_a_kept_selection_and_label_studio(server, shots,
             page.get_by_role("button", name="Ingest the labels").click()
             page.get_by_text("10 labels accepted").wait_for()
             shots(page, "12-loop-label-studio-ingest")
+        finally:
+            browser.close()
+
+
+def test_a_misspelled_target_shows_why_the_run_failed_open(tmp_path, shots, planted_data):
+    """Saved settings whose label is misspelled: the Data page says which names are gone,
+    and the failed run's box is open on its cause and fix, without a click."""
+    require_chromium()
+    from playwright.sync_api import expect, sync_playwright
+
+    folder = _opening_on(tmp_path / "workspace", planted_data.frame, target="lable")
+    with running_app(folder) as url, sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
+        try:
+            page = browser.new_page(viewport=VIEWPORT)
+            page.set_default_timeout(STEP_MS)
+            page.goto(url)
+            page.get_by_text("The analysis could not run").wait_for(timeout=ANALYSIS_MS)
+            cause = page.get_by_text("The target column 'lable' is not in the data. Did you "
+                                     "mean 'label'?")
+            expect(cause).to_be_visible()  # shown in the open box, not behind a click
+            expect(page.get_by_text("The saved choice of columns names 'lable' (did you "
+                                    "mean 'label'?)")).to_be_visible()
+            shots(page, "13-data-misspelled-target")
         finally:
             browser.close()
