@@ -19,13 +19,19 @@ from .errors import DataError, SchemaMismatchError
 from .reader import read_file
 
 __all__ = ["Schema", "read_table", "labelled_rows", "infer_schema", "align_pool", "label_key",
-           "guess_target", "column_findings", "finite_features", "square_image_shape"]
+           "guess_target", "column_findings", "finite_features", "text_columns",
+           "image_shapes"]
 
 MIN_ROWS = 40
 """Fewer rows than this cannot hold a region that a test could confirm."""
 
 MAX_CLASSES = 50
 TEXT_MEAN_LENGTH = 40
+FREE_TEXT = "free text (pass it as text= (--text) to embed it, or pass embedding columns)"
+"""Why a column of free text is left out of the features (``text=`` embeds one instead)."""
+MIN_IMAGE_SIDE = 4
+"""Images smaller than 4 pixels a side show nothing a person can read, so pixel columns that
+make no larger shape are taken as ordinary numbers."""
 REGRESSION_MIN_DISTINCT = 20
 LARGEST_NUMBER = float(np.finfo(np.float32).max)
 """Feature values beyond this are infinite to the 32-bit floats of the rule trees and the
@@ -221,18 +227,24 @@ def infer_schema(frame: pd.DataFrame, *, target: str, prediction: str | None = N
                   ignored=ignored, text=text, image_shape=image_shape)
 
 
-def square_image_shape(frame: pd.DataFrame) -> tuple[int, int] | None:
-    """(side, side) when the table's numeric ``pixel_0 .. pixel_{n-1}`` columns make a square
-    image (n = side * side, at least 4x4), else None: how images stored as a table are told
-    from an ordinary table without being named."""
+def image_shapes(frame: pd.DataFrame) -> list[tuple[int, int]]:
+    """The (height, width) shapes the table's numeric ``pixel_0 .. pixel_{n-1}`` columns can
+    make (both sides at least ``MIN_IMAGE_SIDE``), the squarest first: how images stored as
+    a table are told from an ordinary table, and the shapes a person may choose from."""
     count = 0
     while f"pixel_{count}" in frame.columns:
         count += 1
-    side = int(np.sqrt(count))
-    if side < 4 or side * side != count or not all(
-            pd.api.types.is_numeric_dtype(frame[f"pixel_{i}"]) for i in range(count)):
-        return None
-    return side, side
+    if not all(pd.api.types.is_numeric_dtype(frame[f"pixel_{i}"]) for i in range(count)):
+        return []
+    shapes = [(height, count // height) for height in range(MIN_IMAGE_SIDE, count + 1)
+              if count % height == 0 and count // height >= MIN_IMAGE_SIDE]
+    return sorted(shapes, key=lambda shape: (abs(shape[0] - shape[1]), shape[0]))
+
+
+def text_columns(frame: pd.DataFrame) -> list[str]:
+    """The columns :func:`infer_schema` leaves out as free text: the ones ``text=`` can embed."""
+    return [str(name) for name in frame.columns
+            if _column_role(frame[name], str(name), explicit=False) == FREE_TEXT]
 
 
 def _checked_image_shape(frame: pd.DataFrame, image_shape) -> tuple[int, int] | None:
@@ -392,7 +404,7 @@ def _column_role(series: pd.Series, name: str, *, explicit: bool) -> str:
         return f"{mixed}; convert it to one type to use it"
     text = series.dropna().astype(str)
     if distinct > 0.5 * len(series) and text.str.len().mean() > TEXT_MEAN_LENGTH:
-        return "free text (pass it as text= (--text) to embed it, or pass embedding columns)"
+        return FREE_TEXT
     if not explicit and distinct == len(series):
         return "id-like (unique per row)"
     return "categorical"

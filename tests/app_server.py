@@ -1,7 +1,8 @@
-"""The app as ``explorer app`` starts it, for the headless-Chromium tests.
+"""The app as ``explorer app`` starts it, and the browser that opens it, for the
+headless-Chromium tests.
 
-A module, not a fixture file: each browser test builds its own workspace folder and opens
-the app on it with :func:`running_app`.
+A module, not a fixture file: each browser test builds its own workspace folder, opens the
+app on it with :func:`running_app` and a page of Debian's Chromium with :func:`chromium_page`.
 """
 
 from __future__ import annotations
@@ -68,3 +69,19 @@ def running_app(workspace: Path) -> Iterator[str]:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait(timeout=15)
+
+
+@contextmanager
+def chromium_page(viewport: dict, timeout_ms: int, **options) -> Iterator:
+    """A page of headless Chromium (``options`` go to ``new_page``), whose every wait gives
+    up after ``timeout_ms``; the browser closes afterwards, whatever happened."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
+        try:
+            page = browser.new_page(viewport=viewport, **options)
+            page.set_default_timeout(timeout_ms)
+            yield page
+        finally:
+            browser.close()

@@ -388,3 +388,16 @@ def test_a_misspelled_target_in_the_saved_settings_is_explained_not_raised(works
     assert at.selectbox[0].value == "label"  # the form offers the table's own columns
     assert any(state.escape_markdown("The target column 'nope' is not in the data") in e
                for e in errors), errors
+
+
+def test_a_failed_run_shows_its_cause_open_in_its_box(workspace):
+    """The failed run's status box is expanded, with the cause and its fix, not a stalled bar."""
+    source = json.loads((workspace / "last_settings.json").read_text())["source"]
+    seeded = state.Settings(source=source, title="planted.csv", target="lable",
+                            prediction="prediction")
+    at = open_page("map", settings=seeded)
+    box = next(s for s in at.status if s.label == "The analysis could not run")
+    assert box.state == "error" and box.proto.expanded
+    assert not box.get("progress")  # the bar is gone: only the cause is left
+    assert box.error[0].value.startswith(state.escape_markdown(
+        "The target column 'lable' is not in the data. Did you mean 'label'?"))

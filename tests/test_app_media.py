@@ -1,7 +1,9 @@
-"""AppTest of images in the app: a captioned grid and the inspector, on 600 occluded digits.
+"""AppTest of images and texts in the app: the Data page's choice of text column and image
+shape, a captioned grid and the inspector, on 600 occluded digits.
 
 The digits are uploaded as a table; their ``pixel_0 .. pixel_63`` columns make a square, so
-the app analyses them as 8x8 images (``data.square_image_shape``).
+the app analyses them as 8x8 images unless a person picks another shape
+(``data.image_shapes``).
 """
 
 from __future__ import annotations
@@ -15,11 +17,13 @@ from streamlit.testing.v1 import AppTest
 
 import explorer.app
 from explorer.app import media, state
-from explorer.planted_media import make_occluded_digits
+from explorer.planted_media import make_occluded_digits, make_tickets
 
 HOME = str(Path(explorer.app.__file__).parent / "Home.py")
 TIMEOUT = 300  # the first run analyses the table; later runs hit the cache
 CAPTION = r"row \d+: true \d → predicted \d( ✗)?"
+TEXT_LABEL = "Text column (embedded; its regions are described by their words)"
+SHAPE_LABEL = "Each row is an image of"
 
 
 @pytest.fixture(scope="module")
@@ -88,3 +92,40 @@ def test_each_region_is_shown_by_its_images_not_pixel_rules(workspace):
     assert all(grid and all(re.fullmatch(CAPTION, c) for c in grid)
                for grid in grids)
     assert not any("pixel_" in m.value for m in at.markdown)
+
+
+def analysed_after_choosing(name: str, frame, label: str, value=None) -> AppTest:
+    """Upload ``frame`` on the Data page, set the selectbox ``label`` to ``value`` (given),
+    and Analyse."""
+    at = AppTest.from_file(HOME, default_timeout=TIMEOUT)
+    at.run()
+    at.radio(key="source_kind").set_value("Upload a file").run()
+    at.file_uploader(key="upload").upload(name, frame.to_csv(index=False).encode(),
+                                          "text/csv").run()
+    if value is not None:
+        next(b for b in at.selectbox if b.label == label).set_value(value)
+    next(b for b in at.button if b.label == "Analyse").click().run()
+    assert not at.exception and not at.error, [e.value for e in [*at.exception, *at.error]]
+    return at
+
+
+def test_the_data_page_offers_a_text_column_and_embeds_it(tmp_path, monkeypatch):
+    monkeypatch.setenv("EXPLORER_WORKSPACE_DIR", str(tmp_path))
+    at = analysed_after_choosing("tickets.csv", make_tickets(seed=0).frame.iloc[:300],
+                                 TEXT_LABEL)
+    choice = next(b for b in at.selectbox if b.label == TEXT_LABEL)
+    assert choice.options == ["none: leave the text out", "ticket"]
+    assert choice.value == at.session_state["settings"].text == "ticket"
+    assert state.cached_analysis(at.session_state["settings"]).schema.text == "ticket"
+
+
+def test_the_data_page_offers_the_shapes_its_pixel_columns_make(tmp_path, monkeypatch,
+                                                                digits):
+    monkeypatch.setenv("EXPLORER_WORKSPACE_DIR", str(tmp_path))
+    at = analysed_after_choosing("digits.csv", digits, SHAPE_LABEL, (4, 16))
+    choice = next(b for b in at.selectbox if b.label == SHAPE_LABEL)
+    assert choice.options == ["not images: the pixel columns are numbers",
+                              "8 × 8 pixels (height × width)", "4 × 16 pixels (height × width)",
+                              "16 × 4 pixels (height × width)"]
+    assert choice.value == at.session_state["settings"].image_shape == (4, 16)
+    assert state.cached_analysis(at.session_state["settings"]).schema.image_shape == (4, 16)

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from app_server import ARGS, CHROMIUM, require_chromium, running_app
+from app_server import chromium_page, require_chromium, running_app
 
 ANALYSIS_MS = 300_000  # first analysis on a busy 2-core machine (UMAP compiles per server)
 STEP_MS = 120_000  # any later step; the waits end as soon as the awaited text appears
@@ -39,23 +39,27 @@ POINTS_BOX = """(gd) => {
 pytestmark = pytest.mark.browser
 
 
+def _opening_on(folder: Path, frame: pd.DataFrame, *, target: str) -> Path:
+    """``folder`` as a workspace whose saved settings open ``frame`` (uploaded as
+    planted.csv) with ``target`` as its label: a new session starts there."""
+    from explorer.app import state
+
+    folder.mkdir(parents=True, exist_ok=True)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("EXPLORER_WORKSPACE_DIR", str(folder))
+        stored = state.store_upload("planted.csv", frame.to_csv(index=False).encode())
+    (folder / "last_settings.json").write_text(json.dumps({
+        "source": f"upload:{stored}", "title": "planted.csv", "target": target,
+        "prediction": "prediction", "features": None, "groups": [], "pool": None, "seed": 0}))
+    return folder
+
+
 @pytest.fixture(scope="module")
 def server(tmp_path_factory, planted_data):
     """A streamlit server on a free local port, opening the 600-row planted table."""
     require_chromium()
-    from explorer.app import state
-
-    folder = tmp_path_factory.mktemp("browser-workspace")
-    os.environ["EXPLORER_WORKSPACE_DIR"], previous = str(folder), os.environ.get(
-        "EXPLORER_WORKSPACE_DIR")
-    stored = state.store_upload("planted.csv", planted_data.frame.to_csv(index=False).encode())
-    (folder / "last_settings.json").write_text(json.dumps({
-        "source": f"upload:{stored}", "title": "planted.csv", "target": "label",
-        "prediction": "prediction", "features": None, "groups": [], "pool": None, "seed": 0}))
-    if previous is None:
-        del os.environ["EXPLORER_WORKSPACE_DIR"]
-    else:
-        os.environ["EXPLORER_WORKSPACE_DIR"] = previous
+    folder = _opening_on(tmp_path_factory.mktemp("browser-workspace"), planted_data.frame,
+                         target="label")
     with running_app(folder) as url:
         yield url
 
@@ -84,53 +88,45 @@ def shots(tmp_path):
 
 
 def test_analyse_select_and_download(server, shots, planted_analysis):
-    from playwright.sync_api import sync_playwright
+    with chromium_page(VIEWPORT, STEP_MS) as page:
+        page.goto(server)
+        page.get_by_text("Regions found").wait_for(timeout=ANALYSIS_MS)
+        shots(page, "1-data")
 
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
-        try:
-            page = browser.new_page(viewport=VIEWPORT)
-            page.set_default_timeout(STEP_MS)
-            page.goto(server)
-            page.get_by_text("Regions found").wait_for(timeout=ANALYSIS_MS)
-            shots(page, "1-data")
+        page.goto(f"{server}/map")
+        page.get_by_text("Nothing selected yet").wait_for()
+        page.locator(".js-plotly-plot .nsewdrag").first.wait_for()
+        page.locator(".modebar-btn[data-val='select']").first.click()
+        box = page.locator(".js-plotly-plot").first.evaluate(POINTS_BOX)
+        assert box["points"] == len(planted_analysis.data)
+        page.mouse.move(box["x0"], box["y0"])
+        page.mouse.down()
+        page.mouse.move(box["x1"], box["y1"], steps=20)
+        page.mouse.up()
+        page.get_by_text("Your selection:").wait_for()
+        page.get_by_text("Rows selected").wait_for()  # metrics follow the subheader
+        page.mouse.move(0, 0)  # no hover label in the screenshot
+        shots(page, "2-map")
 
-            page.goto(f"{server}/map")
-            page.get_by_text("Nothing selected yet").wait_for()
-            page.locator(".js-plotly-plot .nsewdrag").first.wait_for()
-            page.locator(".modebar-btn[data-val='select']").first.click()
-            box = page.locator(".js-plotly-plot").first.evaluate(POINTS_BOX)
-            assert box["points"] == len(planted_analysis.data)
-            page.mouse.move(box["x0"], box["y0"])
-            page.mouse.down()
-            page.mouse.move(box["x1"], box["y1"], steps=20)
-            page.mouse.up()
-            page.get_by_text("Your selection:").wait_for()
-            page.get_by_text("Rows selected").wait_for()  # metrics follow the subheader
-            page.mouse.move(0, 0)  # no hover label in the screenshot
-            shots(page, "2-map")
+        page.goto(f"{server}/regions")
+        region = planted_analysis.regions[0]
+        button = page.get_by_text(f"Download the {region.size:,} rows of R{region.id}")
+        with page.expect_download() as download:
+            button.click()
+        frame = pd.read_csv(io.BytesIO(Path(download.value.path()).read_bytes()),
+                            encoding="utf-8-sig")
+        assert frame["row"].tolist() == [int(r) for r in region.rows]
+        shots(page, "3-regions")
 
-            page.goto(f"{server}/regions")
-            region = planted_analysis.regions[0]
-            button = page.get_by_text(f"Download the {region.size:,} rows of R{region.id}")
-            with page.expect_download() as download:
-                button.click()
-            frame = pd.read_csv(io.BytesIO(Path(download.value.path()).read_bytes()),
-                                encoding="utf-8-sig")
-            assert frame["row"].tolist() == [int(r) for r in region.rows]
-            shots(page, "3-regions")
-
-            for number, (name, text) in enumerate([
-                    ("collect", "Specification: rows to collect"),
-                    ("loop", "Choose data with a pool"),
-                    ("report", "report.html is")], start=4):  # each page's last element
-                page.goto(f"{server}/{name}")
-                page.get_by_text(text).first.wait_for()
-                if page.locator("[data-testid='stDataFrame']").count():
-                    page.locator("[data-testid='stDataFrame'] canvas").first.wait_for()
-                shots(page, f"{number}-{name}")
-        finally:
-            browser.close()
+        for number, (name, text) in enumerate([
+                ("collect", "Specification: rows to collect"),
+                ("loop", "Choose data with a pool"),
+                ("report", "report.html is")], start=4):  # each page's last element
+            page.goto(f"{server}/{name}")
+            page.get_by_text(text).first.wait_for()
+            if page.locator("[data-testid='stDataFrame']").count():
+                page.locator("[data-testid='stDataFrame'] canvas").first.wait_for()
+            shots(page, f"{number}-{name}")
 
 
 def _idle(page) -> None:
@@ -165,97 +161,107 @@ def test_uploads_a_region_alone_a_kept_selection_and_label_studio(server, shots,
     change and downloads; the collection list goes out as Label Studio tasks and an export
     of them comes back through the Loop page's validated ingest."""
     from playwright.sync_api import TimeoutError as PlaywrightTimeout
-    from playwright.sync_api import sync_playwright
-
     europe = tmp_path / "europe.csv"
     europe.write_bytes(("alter;einkommen;stadt;label\n" + "".join(
         f"{20 + i % 40};{1000 + i},5;Zürich;{'ja' if i % 3 else 'nein'}\n"
         for i in range(80))).encode("latin-1"))
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
-        try:
-            page = browser.new_page(viewport=VIEWPORT, accept_downloads=True)
-            page.set_default_timeout(STEP_MS)
-            page.goto(server)
-            page.get_by_text("Regions found").wait_for(timeout=ANALYSIS_MS)
-            page.get_by_text("Upload a file").click()
-            page.locator("[data-testid='stFileUploaderDropzoneInput']").first \
-                .set_input_files(str(europe))
-            page.get_by_text("80 rows × 4 columns").wait_for()  # ';' and ',5' read right
-            page.get_by_text("Read as:").first.wait_for()
-            page.get_by_text("Press Analyse to analyse europe.csv").wait_for()
-            shots(page, "8-data-upload-checks")
+    with chromium_page(VIEWPORT, STEP_MS, accept_downloads=True) as page:
+        page.goto(server)
+        page.get_by_text("Regions found").wait_for(timeout=ANALYSIS_MS)
+        page.get_by_text("Upload a file").click()
+        page.locator("[data-testid='stFileUploaderDropzoneInput']").first \
+            .set_input_files(str(europe))
+        page.get_by_text("80 rows × 4 columns").wait_for()  # ';' and ',5' read right
+        page.get_by_text("Read as:").first.wait_for()
+        page.get_by_text("Press Analyse to analyse europe.csv").wait_for()
+        shots(page, "8-data-upload-checks")
 
-            page.goto(f"{server}/map")
-            page.locator(".js-plotly-plot .nsewdrag").first.wait_for()
-            region = planted_analysis.regions[0]
-            _choose(page, "Show one region alone", f"R{region.id} ·")
-            page.get_by_text("is a place in the model's").wait_for()
-            page.wait_for_function("() => [...document.querySelectorAll('.js-plotly-plot')]"
-                                   ".some((gd) => gd._fullData && gd._fullData.some("
-                                   "(t) => t.name === 'other rows'))")
-            names = _trace_names(page)
-            assert "other rows" in names and f"region {region.id} outline" in names
-            page.mouse.move(0, 0)
-            shots(page, "9-map-region-alone")
+        page.goto(f"{server}/map")
+        page.locator(".js-plotly-plot .nsewdrag").first.wait_for()
+        region = planted_analysis.regions[0]
+        _choose(page, "Show one region alone", f"R{region.id} ·")
+        page.get_by_text("is a place in the model's").wait_for()
+        page.wait_for_function("() => [...document.querySelectorAll('.js-plotly-plot')]"
+                               ".some((gd) => gd._fullData && gd._fullData.some("
+                               "(t) => t.name === 'other rows'))")
+        names = _trace_names(page)
+        assert "other rows" in names and f"region {region.id} outline" in names
+        page.mouse.move(0, 0)
+        shots(page, "9-map-region-alone")
 
-            _choose(page, "Show one region alone", "every region")
-            page.get_by_text("is a place in the model's").wait_for(state="detached")
-            _box_select(page)
-            page.get_by_text("Your selection:").wait_for()
-            heading = page.get_by_text("Your selection:").inner_text()
-            _choose(page, "Colour by", "column: region")
-            page.wait_for_function("() => [...document.querySelectorAll('.js-plotly-plot')]"
-                                   ".some((gd) => gd.layout && gd.layout.title && "
-                                   "gd.layout.title.text.includes('coloured by region'))")
-            assert page.get_by_text("Your selection:").inner_text() == heading
-            count = int(heading.split(":")[1].split()[0].replace(",", ""))
-            with page.expect_download() as download:
-                page.get_by_text(f"Download these {count:,} rows").click()
-            rows = pd.read_csv(io.BytesIO(Path(download.value.path()).read_bytes()),
-                               encoding="utf-8-sig")
-            assert len(rows) == count
-            page.mouse.move(0, 0)
-            shots(page, "10-map-kept-selection")
+        _choose(page, "Show one region alone", "every region")
+        page.get_by_text("is a place in the model's").wait_for(state="detached")
+        _box_select(page)
+        page.get_by_text("Your selection:").wait_for()
+        heading = page.get_by_text("Your selection:").inner_text()
+        _choose(page, "Colour by", "column: region")
+        page.wait_for_function("() => [...document.querySelectorAll('.js-plotly-plot')]"
+                               ".some((gd) => gd.layout && gd.layout.title && "
+                               "gd.layout.title.text.includes('coloured by region'))")
+        assert page.get_by_text("Your selection:").inner_text() == heading
+        count = int(heading.split(":")[1].split()[0].replace(",", ""))
+        with page.expect_download() as download:
+            page.get_by_text(f"Download these {count:,} rows").click()
+        rows = pd.read_csv(io.BytesIO(Path(download.value.path()).read_bytes()),
+                           encoding="utf-8-sig")
+        assert len(rows) == count
+        page.mouse.move(0, 0)
+        shots(page, "10-map-kept-selection")
 
-            page.goto(server)  # the built-in with a pool: the collection list
-            page.get_by_text("Built-in dataset").click()
-            _choose(page, "Dataset", "Under-covered segment")
-            page.get_by_text("Press Analyse to analyse").wait_for()
-            for attempt in range(3):  # a click during a rerun of the form can be lost
-                _idle(page)
-                page.get_by_role("button", name="Analyse").click()
-                try:
-                    page.get_by_text("Current analysis: Under-covered segment").wait_for(
-                        timeout=STEP_MS // 3)
-                    break
-                except PlaywrightTimeout:
-                    if attempt == 2:
-                        raise
-            page.get_by_text("Pool rows").wait_for(timeout=ANALYSIS_MS)
-            page.goto(f"{server}/collect")
-            page.get_by_text("Download as Label Studio tasks (JSON)").wait_for(
-                timeout=ANALYSIS_MS)
-            with page.expect_download() as download:
-                page.get_by_text("Download as Label Studio tasks (JSON)").click()
-            tasks = json.loads(Path(download.value.path()).read_text(encoding="utf-8"))
-            assert tasks and {"row", "region_name", "reason", "features"} <= set(
-                tasks[0]["data"])
-            shots(page, "11-collect-label-studio")
+        page.goto(server)  # the built-in with a pool: the collection list
+        page.get_by_text("Built-in dataset").click()
+        _choose(page, "Dataset", "Under-covered segment")
+        page.get_by_text("Press Analyse to analyse").wait_for()
+        for attempt in range(3):  # a click during a rerun of the form can be lost
+            _idle(page)
+            page.get_by_role("button", name="Analyse").click()
+            try:
+                page.get_by_text("Current analysis: Under-covered segment").wait_for(
+                    timeout=STEP_MS // 3)
+                break
+            except PlaywrightTimeout:
+                if attempt == 2:
+                    raise
+        page.get_by_text("Pool rows").wait_for(timeout=ANALYSIS_MS)
+        page.goto(f"{server}/collect")
+        page.get_by_text("Download as Label Studio tasks (JSON)").wait_for(
+            timeout=ANALYSIS_MS)
+        with page.expect_download() as download:
+            page.get_by_text("Download as Label Studio tasks (JSON)").click()
+        tasks = json.loads(Path(download.value.path()).read_text(encoding="utf-8"))
+        assert tasks and {"row", "region_name", "reason", "features"} <= set(
+            tasks[0]["data"])
+        shots(page, "11-collect-label-studio")
 
-            export = [{"id": i + 1, "data": task["data"], "annotations": [
-                {"was_cancelled": False, "result": [
-                    {"from_name": "label", "to_name": "features", "type": "choices",
-                     "value": {"choices": ["1"]}}]}]} for i, task in enumerate(tasks[:10])]
-            exported = tmp_path / "project-1-at-2026-12-02.json"
-            exported.write_text(json.dumps(export), encoding="utf-8")
-            page.goto(f"{server}/loop")
-            page.locator("[data-testid='stFileUploaderDropzoneInput']").first.wait_for(
-                state="attached", timeout=ANALYSIS_MS)
-            page.locator("[data-testid='stFileUploaderDropzoneInput']").first \
-                .set_input_files(str(exported))
-            page.get_by_role("button", name="Ingest the labels").click()
-            page.get_by_text("10 labels accepted").wait_for()
-            shots(page, "12-loop-label-studio-ingest")
-        finally:
-            browser.close()
+        export = [{"id": i + 1, "data": task["data"], "annotations": [
+            {"was_cancelled": False, "result": [
+                {"from_name": "label", "to_name": "features", "type": "choices",
+                 "value": {"choices": ["1"]}}]}]} for i, task in enumerate(tasks[:10])]
+        exported = tmp_path / "project-1-at-2026-12-02.json"
+        exported.write_text(json.dumps(export), encoding="utf-8")
+        page.goto(f"{server}/loop")
+        page.locator("[data-testid='stFileUploaderDropzoneInput']").first.wait_for(
+            state="attached", timeout=ANALYSIS_MS)
+        page.locator("[data-testid='stFileUploaderDropzoneInput']").first \
+            .set_input_files(str(exported))
+        page.get_by_role("button", name="Ingest the labels").click()
+        page.get_by_text("10 labels accepted").wait_for()
+        shots(page, "12-loop-label-studio-ingest")
+
+
+def test_a_misspelled_target_shows_why_the_run_failed_open(tmp_path, shots, planted_data):
+    """Saved settings whose label is misspelled: the Data page says which names are gone,
+    and the failed run's box is open on its cause and fix, without a click."""
+    require_chromium()
+    from playwright.sync_api import expect
+
+    folder = _opening_on(tmp_path / "workspace", planted_data.frame, target="lable")
+    with running_app(folder) as url, chromium_page(VIEWPORT, STEP_MS) as page:
+        page.goto(url)
+        page.get_by_text("The analysis could not run").wait_for(timeout=ANALYSIS_MS)
+        cause = page.get_by_text("The target column 'lable' is not in the data. Did you "
+                                 "mean 'label'?")
+        expect(cause).to_be_visible()  # shown in the open box, not behind a click
+        expect(page.get_by_text("The saved choice of columns names 'lable' (did you "
+                                "mean 'label'?)")).to_be_visible()
+        shots(page, "13-data-misspelled-target")

@@ -16,7 +16,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from app_server import ARGS, CHROMIUM, require_chromium, running_app
+from app_server import chromium_page, require_chromium, running_app
 
 ANALYSIS_MS = 400_000  # digits on a busy 2-core machine: UMAP compiles once per server
 STEP_MS = 120_000
@@ -75,47 +75,39 @@ def _images_captioned(page) -> int:
 
 
 def test_digits_show_their_images_in_the_inspector_and_in_captioned_grids(server, tmp_path):
-    from playwright.sync_api import sync_playwright
+    with chromium_page(VIEWPORT, STEP_MS) as page:
+        page.goto(f"{server}/map")
+        page.get_by_text("Click a point on the map to see its image").wait_for(
+            timeout=ANALYSIS_MS)
+        page.locator(".js-plotly-plot .nsewdrag").first.wait_for()
+        points = page.locator(".js-plotly-plot").first.evaluate(POINTS)
 
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
-        try:
-            page = browser.new_page(viewport=VIEWPORT)
-            page.set_default_timeout(STEP_MS)
-            page.goto(f"{server}/map")
-            page.get_by_text("Click a point on the map to see its image").wait_for(
-                timeout=ANALYSIS_MS)
-            page.locator(".js-plotly-plot .nsewdrag").first.wait_for()
-            points = page.locator(".js-plotly-plot").first.evaluate(POINTS)
+        page.locator(".modebar-btn[data-val='pan']").first.click()  # clicks select
+        page.mouse.move(points["first"]["x"], points["first"]["y"])
+        page.wait_for_timeout(500)  # plotly picks the point under the hover first
+        page.mouse.click(points["first"]["x"], points["first"]["y"])
+        page.get_by_text("Your selection: 1 row").wait_for()
+        page.locator("[data-testid='stImageCaption']").get_by_text(CAPTION).first.wait_for()
+        assert _images_captioned(page) >= 1  # the inspector's image
+        page.mouse.move(0, 0)
+        _shot(page, tmp_path, "images-1-inspector")
 
-            page.locator(".modebar-btn[data-val='pan']").first.click()  # clicks select
-            page.mouse.move(points["first"]["x"], points["first"]["y"])
-            page.wait_for_timeout(500)  # plotly picks the point under the hover first
-            page.mouse.click(points["first"]["x"], points["first"]["y"])
-            page.get_by_text("Your selection: 1 row").wait_for()
-            page.locator("[data-testid='stImageCaption']").get_by_text(CAPTION).first.wait_for()
-            assert _images_captioned(page) >= 1  # the inspector's image
-            page.mouse.move(0, 0)
-            _shot(page, tmp_path, "images-1-inspector")
+        page.locator(".modebar-btn[data-val='select']").first.click()
+        page.mouse.move(points["x0"], points["y0"])
+        page.mouse.down()
+        page.mouse.move(points["x1"], points["y1"], steps=20)
+        page.mouse.up()
+        page.get_by_text(re.compile(r"images, wrong ones first")).wait_for()
+        page.locator("[data-testid='stImageCaption']").nth(10).wait_for()
+        assert _images_captioned(page) > 10  # the inspector and the selection's grid
+        assert page.get_by_text(re.compile(r"predicted \d ✗")).count() > 0
+        page.mouse.move(0, 0)
+        _shot(page, tmp_path, "images-2-selection-grid")
 
-            page.locator(".modebar-btn[data-val='select']").first.click()
-            page.mouse.move(points["x0"], points["y0"])
-            page.mouse.down()
-            page.mouse.move(points["x1"], points["y1"], steps=20)
-            page.mouse.up()
-            page.get_by_text(re.compile(r"images, wrong ones first")).wait_for()
-            page.locator("[data-testid='stImageCaption']").nth(10).wait_for()
-            assert _images_captioned(page) > 10  # the inspector and the selection's grid
-            assert page.get_by_text(re.compile(r"predicted \d ✗")).count() > 0
-            page.mouse.move(0, 0)
-            _shot(page, tmp_path, "images-2-selection-grid")
-
-            page.goto(f"{server}/regions")
-            page.get_by_text(re.compile(r"images, wrong ones first")).first.wait_for()
-            page.locator("[data-testid='stImageCaption']").first.wait_for()
-            assert _images_captioned(page) > 0
-            # the sentence is led by a confusion (Streamlit's Markdown draws "->" as an arrow)
-            assert page.get_by_text(re.compile(r"^True \d (->|→) predicted \d")).count() > 0
-            _shot(page, tmp_path, "images-3-regions")
-        finally:
-            browser.close()
+        page.goto(f"{server}/regions")
+        page.get_by_text(re.compile(r"images, wrong ones first")).first.wait_for()
+        page.locator("[data-testid='stImageCaption']").first.wait_for()
+        assert _images_captioned(page) > 0
+        # the sentence is led by a confusion (Streamlit's Markdown draws "->" as an arrow)
+        assert page.get_by_text(re.compile(r"^True \d (->|→) predicted \d")).count() > 0
+        _shot(page, tmp_path, "images-3-regions")

@@ -19,7 +19,7 @@ import pytest
 import explorer
 from conftest import HOSTILE
 from explorer import charts, cli, describe, embed
-from explorer.data import infer_schema, square_image_shape
+from explorer.data import image_shapes, infer_schema, text_columns
 from explorer.errors import DataError
 from explorer.planted_media import make_occluded_digits, make_tickets
 from explorer.rules import RuleFeatures
@@ -159,6 +159,13 @@ def test_a_text_subtopic_is_found_and_described_by_its_words():
     assert repr(best.words[0]) in best.description
 
 
+def test_the_columns_offered_as_text_are_those_left_out_as_free_text():
+    frame = make_tickets(300, seed=0).frame.assign(note="short", code=lambda f: f.index)
+    assert text_columns(frame) == ["ticket"]
+    schema = infer_schema(frame, target="label", prediction="prediction")
+    assert [c for c, why in schema.ignored.items() if why.startswith("free text")] == ["ticket"]
+
+
 def test_a_missing_text_column_is_named():
     frame = pd.DataFrame({"x": np.arange(50.0), "label": np.arange(50) % 2})
     with pytest.raises(DataError, match="text column 'review' is not in the data"):
@@ -194,10 +201,13 @@ def test_an_image_region_is_described_by_its_confusions_not_pixels():
     assert "pixel" not in described.description
 
 
-def test_square_pixel_columns_are_images_and_a_wrong_shape_is_refused():
+def test_pixel_columns_offer_their_shapes_squarest_first_and_a_wrong_shape_is_refused():
     digits = make_occluded_digits(seed=0).frame
-    assert square_image_shape(digits) == (8, 8)
-    assert square_image_shape(digits.drop(columns="pixel_63")) is None
+    assert image_shapes(digits) == [(8, 8), (4, 16), (16, 4)]
+    assert image_shapes(digits.drop(columns="pixel_63")) == [(7, 9), (9, 7)]
+    assert image_shapes(digits.drop(columns=[f"pixel_{i}" for i in range(16, 64)])) == [(4, 4)]
+    assert image_shapes(digits.drop(columns="pixel_0")) == []  # they must start at pixel_0
+    assert image_shapes(digits.assign(pixel_5="dark")) == []  # and hold numbers
     with pytest.raises(DataError, match="pixel_0 .. pixel_99"):
         infer_schema(digits, target="label", image_shape=(10, 10))
 

@@ -28,7 +28,7 @@ import streamlit as st
 
 import explorer
 from explorer import suggest
-from explorer.data import column_findings, read_table, square_image_shape
+from explorer.data import column_findings, image_shapes, read_table, text_columns
 from explorer.datasets import DatasetInfo, make_coverage_gap
 from explorer.errors import ExplorerError
 from explorer.export import write_collection_csv
@@ -75,6 +75,10 @@ class Settings:
     groups: tuple[str, ...] = ()
     pool: str | None = None
     seed: int = 0
+    text: str | None = None
+    """The column of free text to embed (``analyze(text=...)``), or None."""
+    image_shape: tuple[int, int] | None = None
+    """(height, width) when each row is an image in ``pixel_*`` columns, or None."""
 
     @property
     def key(self) -> str:
@@ -237,21 +241,31 @@ def load_frame(source: str) -> pd.DataFrame:
     return load_builtin(name).frame if kind == "builtin" else load_upload(name)
 
 
-def media_arguments(settings: Settings) -> dict:
-    """``analyze``'s ``image_shape`` and ``text``: a built-in's own; for an upload, images
-    when its ``pixel_*`` columns make a square (``data.square_image_shape``)."""
-    kind, name = settings.source.split(":", 1)
+@st.cache_data(max_entries=32, show_spinner=False)
+def media_choices(source: str) -> tuple[list[str], list[tuple[int, int]]]:
+    """The table's free-text columns and the image shapes its ``pixel_*`` columns make: what
+    the Data page offers to embed as text or show as images."""
+    frame = load_frame(source)
+    return text_columns(frame), image_shapes(frame)
+
+
+def media_defaults(source: str) -> dict:
+    """``text`` and ``image_shape`` before a person chooses: a built-in's own; for an upload,
+    its first free-text column and the square its pixel columns make, if any."""
+    kind, name = source.split(":", 1)
     if kind == "builtin":
         dataset = load_builtin(name)
-        return {"image_shape": dataset.image_shape, "text": dataset.text}
-    return {"image_shape": square_image_shape(load_upload(name))}
+        return {"text": dataset.text, "image_shape": dataset.image_shape}
+    texts, shapes = media_choices(source)
+    return {"text": texts[0] if texts else None,
+            "image_shape": next((s for s in shapes if s[0] == s[1]), None)}
 
 
 def default_settings(name: str = DEFAULT_DATASET) -> Settings:
     dataset = load_builtin(name)
     return Settings(source=f"builtin:{name}", title=dataset.title, target=dataset.target,
                     prediction=dataset.prediction, groups=tuple(dataset.groups),
-                    pool=builtin_pool(name))
+                    pool=builtin_pool(name), **media_defaults(f"builtin:{name}"))
 
 
 def with_known_columns(settings: Settings, columns: list[str]) -> tuple[Settings, str | None]:
@@ -261,7 +275,7 @@ def with_known_columns(settings: Settings, columns: list[str]) -> tuple[Settings
     seeded state); the page then says which names are gone and offers the table's own.
     """
     named = [settings.target, settings.prediction, *(settings.features or ()),
-             *settings.groups]
+             *settings.groups, settings.text]
     unknown = [name for name in named if name is not None and name not in columns]
     if not unknown:
         return settings, None
@@ -271,7 +285,8 @@ def with_known_columns(settings: Settings, columns: list[str]) -> tuple[Settings
         settings, target=target,
         prediction=settings.prediction if settings.prediction in columns else None,
         features=tuple(c for c in settings.features or () if c in columns) or None,
-        groups=tuple(c for c in settings.groups if c in columns))
+        groups=tuple(c for c in settings.groups if c in columns),
+        text=settings.text if settings.text in columns else None)
     hints = [f"'{name}'" + (f" (did you mean '{close[0]}'?)" if close else "")
              for name in unknown for close in [difflib.get_close_matches(name, columns, n=1)]]
     return kept, (f"The saved choice of columns names {', '.join(hints)}, which the data "
@@ -290,11 +305,14 @@ def current_settings() -> Settings:
         settings = None
         try:
             values = json.loads(_settings_file().read_text(encoding="utf-8"))
+            load_frame(values["source"])  # the stored upload may have been deleted
+            # settings saved before the text and image choice take its defaults
+            values = {**media_defaults(values["source"]), **values}
             values["groups"] = tuple(values["groups"])
-            if values["features"] is not None:
-                values["features"] = tuple(values["features"])
+            for name in ("features", "image_shape"):
+                if values[name] is not None:
+                    values[name] = tuple(values[name])
             settings = Settings(**values)
-            load_frame(settings.source)  # the stored upload may have been deleted
         except (OSError, ValueError, TypeError, KeyError, ExplorerError):
             settings = None
         st.session_state["settings"] = settings or default_settings()
@@ -346,6 +364,7 @@ def run_analysis(settings: Settings) -> explorer.Analysis | None:
                 except ExplorerError as exc:  # the cause, open, with its fix
                     status.update(label="The analysis could not run", state="error",
                                   expanded=True)
+                    bar.empty()  # the bar stopped where the run failed: only the cause stays
                     st.error(escape_markdown(exc))
                     return None
                 while len(store) > KEPT_ANALYSES:
@@ -362,7 +381,7 @@ def _analyze(settings: Settings, bar) -> explorer.Analysis:
         load_frame(settings.source), target=settings.target, prediction=settings.prediction,
         features=list(settings.features) if settings.features else None,
         groups=list(settings.groups) or None, pool=pool, seed=settings.seed,
-        **media_arguments(settings),
+        text=settings.text, image_shape=settings.image_shape,
         progress=lambda message, fraction: bar.progress(min(max(fraction, 0.0), 1.0),
                                                         text=message))
 

@@ -3,7 +3,8 @@
 Every problem with a file or a column choice is an ExplorerError and is shown with
 ``st.error``; the page never shows a traceback for the user's data. The choice of target and
 prediction is checked as it is made (``explorer.data.column_findings``), before Analyse,
-and what the reader detected in a file (encoding, separator, decimal comma) is shown.
+and what the reader detected in a file (encoding, separator, decimal comma) is shown. A table
+with free text or ``pixel_*`` columns offers the text column to embed or the image shape.
 """
 
 import streamlit as st
@@ -63,7 +64,7 @@ else:
     guess, why = guess_target(frame)
     suggested = state.Settings(source=source, title=title, target=guess,
                                prediction="prediction" if "prediction" in frame.columns
-                               else None)
+                               else None, **state.media_defaults(source))
     if current.source != source:
         st.info(f"Target guessed: **{state.escape_markdown(guess)}**, because "
                 f"{state.escape_markdown(why)}. Change it below if that is not your label.")
@@ -100,6 +101,26 @@ with st.form(f"columns-{source}"):
                                 default=list(suggested.features or ()))
     groups = right.multiselect("Group columns (reported per region, not used by the map)",
                                columns, default=list(suggested.groups))
+    texts, shapes = state.media_choices(source)
+    text = image_shape = None
+    if texts:
+        options = [None, *texts]
+        text = left.selectbox(
+            "Text column (embedded; its regions are described by their words)", options,
+            index=options.index(suggested.text) if suggested.text in options else 0,
+            format_func=lambda c: "none: leave the text out" if c is None else c,
+            help="A column of free text is embedded offline (TF-IDF + SVD) and drives the "
+                 "map and the region search; without it the column is left out.")
+    if shapes:
+        options = [None, *shapes]
+        image_shape = right.selectbox(
+            "Each row is an image of", options,
+            index=options.index(suggested.image_shape)
+            if suggested.image_shape in options else 0,
+            format_func=lambda s: "not images: the pixel columns are numbers" if s is None
+            else f"{s[0]} × {s[1]} pixels (height × width)",
+            help="Images are shown as images and their regions described by their "
+                 "confusions, not by rules over pixels.")
     pool = left.file_uploader("Optional unlabelled pool, same feature columns (.csv or "
                               ".parquet): rows to pick the collection list from",
                               type=["csv", "parquet"])
@@ -113,7 +134,7 @@ if submitted:
         prediction=None if prediction == state.BASELINE else prediction,
         features=tuple(features) or None, groups=tuple(groups),
         pool=state.store_upload(pool.name, pool.getvalue()) if pool else suggested.pool,
-        seed=int(seed))
+        seed=int(seed), text=text, image_shape=image_shape)
     if chosen.pool and chosen.pool != suggested.pool:
         try:
             state.load_upload(chosen.pool)
