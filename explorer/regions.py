@@ -38,6 +38,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.neighbors import NearestNeighbors
 from sklearn.tree import DecisionTreeClassifier
 
+from .candidates import Candidate, SearchContext, continuous_columns, discovery_evidence
 from .embed import input_space
 from .errors import check_fraction, check_int
 from .neighbours import NeighbourGraph, neighbour_graph
@@ -96,30 +97,6 @@ alone, 15 blobs): 10 neighbours recovered 53% of the blobs (mean Jaccard 0.52), 
 NEIGHBOURHOOD_SAMPLE = 20_000
 """At most this many discovery rows (a seeded sample) index the neighbourhoods: the
 search's cost stays bounded while a region of 0.5% still holds 100 of them."""
-
-
-@dataclass(frozen=True)
-class Candidate:
-    """A proposed region: which rows belong to it, and which finder proposed it."""
-
-    members: np.ndarray
-    found_by: str
-    hint: str = ""
-
-
-@dataclass(frozen=True)
-class SearchContext:
-    """What a finder may look at. ``discovery_errors`` is masked to the discovery half;
-    ``model_space`` is the input part of the map's model space (no prediction block)."""
-
-    coords: np.ndarray
-    model_space: np.ndarray
-    rule_features: RuleFeatures
-    discovery_errors: np.ndarray
-    discovery: np.ndarray
-    baseline: float
-    min_size: int
-    seed: int
 
 
 @dataclass
@@ -309,8 +286,7 @@ def pair_candidates(context: SearchContext) -> list[Candidate]:
     """
     space, discovery = context.model_space, context.discovery
     errors = context.discovery_errors[discovery].astype(float)
-    continuous = [j for j in range(space.shape[1])
-                  if len(np.unique(space[discovery, j][:200])) > 10]
+    continuous = continuous_columns(space, discovery)
     if len(continuous) < 2:
         return []
     scaled = space[:, continuous]
@@ -325,7 +301,7 @@ def pair_candidates(context: SearchContext) -> list[Candidate]:
         model.fit(pair[discovery], context.discovery_errors[discovery])
         score = pair @ model.coef_[0]
         tails = [score > np.quantile(score, 1 - share) for share in PAIR_TAILS]
-        best = max(tails, key=lambda tail: _discovery_evidence(tail, context))
+        best = max(tails, key=lambda tail: discovery_evidence(tail, context))
         candidates.append(Candidate(best, "pairs", f"columns {continuous[a]} and {continuous[b]}"))
     return candidates
 
@@ -345,17 +321,6 @@ gave a false region in 7 of 20 seeds (an island of rows predicted 0 where the fe
 1, which errs more because a flip is the likeliest way to get there)."""
 
 
-def _discovery_evidence(members: np.ndarray, context: SearchContext) -> float:
-    """Discovery z-score of a membership mask: excess errors over the baseline, in sds."""
-    members = members & context.discovery
-    n = members.sum()
-    if n == 0:
-        return -np.inf
-    errors = context.discovery_errors[members].sum()
-    p = context.baseline
-    return float((errors - n * p) / np.sqrt(n * p * (1 - p)))
-
-
 def _select_candidates(candidates: list[Candidate], context: SearchContext) -> list[Candidate]:
     """Drop weak and near-duplicate candidates, using the discovery half only."""
     scored = []
@@ -366,7 +331,7 @@ def _select_candidates(candidates: list[Candidate], context: SearchContext) -> l
             continue
         if context.discovery_errors[members].mean() < MIN_LIFT * context.baseline:
             continue
-        scored.append((_discovery_evidence(candidate.members, context), candidate))
+        scored.append((discovery_evidence(candidate.members, context), candidate))
     scored.sort(key=lambda pair: -pair[0])
     kept: list[Candidate] = []
     per_finder: dict[str, int] = {}
