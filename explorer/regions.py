@@ -5,8 +5,10 @@ Candidate finders (a registry, so new ones plug in by name) see only the discove
 errors; each candidate is a membership rule over all rows. The default finders are tree
 nodes and one-condition slices on the columns, tails along the error direction, two-column
 half-spaces (``pair_candidates``), balls around the hottest neighbourhoods of input space
-(``neighbourhood_candidates``) and its dense clusters, found from where rows lie alone
-(``cluster_candidates``); the map finder is optional (see ``OPTIONAL_FINDERS``). Every
+(``neighbourhood_candidates``), its dense clusters, found from where rows lie alone
+(``cluster_candidates``), and ellipsoids fitted in the two or three columns where errors
+cluster most (``explorer.ellipsoids``: a thin tilted band no cut, ball or half-space
+follows); the map finder is optional (see ``OPTIONAL_FINDERS``). Every
 candidate is then tested on the confirmation half alone (one-sided binomial test against
 that half's error rate), and Benjamini-Hochberg controls the false discovery rate across all
 candidates. Errors that are uniform noise therefore give no region, whatever the finders
@@ -39,6 +41,7 @@ from sklearn.neighbors import NearestNeighbors
 from sklearn.tree import DecisionTreeClassifier
 
 from .candidates import Candidate, SearchContext, continuous_columns, discovery_evidence
+from .ellipsoids import ellipsoid_candidates
 from .embed import input_space
 from .errors import check_fraction, check_int
 from .neighbours import NeighbourGraph, neighbour_graph
@@ -310,7 +313,8 @@ Finder = Callable[[SearchContext], list[Candidate]]
 FINDERS: dict[str, Finder] = {"rules": rule_candidates, "slices": slice_candidates,
                               "direction": direction_candidates, "pairs": pair_candidates,
                               "neighbourhoods": neighbourhood_candidates,
-                              "clusters": cluster_candidates}
+                              "clusters": cluster_candidates,
+                              "ellipsoids": ellipsoid_candidates}
 """Registered candidate finders by name, run by default; each sees only discovery errors."""
 OPTIONAL_FINDERS: dict[str, Finder] = {"map": map_candidates}
 """Finders that work but are off by default; pass ``finders={**FINDERS, **OPTIONAL_FINDERS}``.
