@@ -488,14 +488,18 @@ def _arranged(ranked: list[Region], is_error: np.ndarray, confirmation: np.ndarr
        ``NESTED_SHARE`` of their rows inside it. A held region that holds most of it too is
        the same place: the one with an exact rule stays, else the purer. It
        stands if its rows outside what it holds and outside every purer region still err
-       above the baseline, or if it is an exact rule tiled by exact refinements of it (two
-       halves of ``age > 60 and region = north`` split by income: one place, said once).
-       Otherwise it is a lump of places (a tail mixing three planted regions, a ball over
-       two clusters) or adds only ordinary rows around a purer region, and gives way to
-       what it holds. A held region that errs
-       significantly more than the rest of the region is its child (a hot core in a warm
-       region); one that does not is a lucky part of it and is dropped, so one slice comes
-       back once, whole.
+       above the baseline; or if it is an exact rule tiled by exact refinements of it (two
+       halves of ``age > 60 and region = north`` split by income: one place, said once); or
+       if it is an exact rule and nothing inside it errs significantly more than the rest
+       of it (``c6 > 1.9`` covered by a purer half-space and ellipsoid that each approximate
+       it: one place, said exactly). Otherwise it is a lump of places (a tail mixing three
+       planted regions, a ball over two clusters) or adds only ordinary rows around a purer
+       region, and gives way to what it holds. A held region that errs significantly more
+       than the rest of the region is its child (a hot core in a warm region); one that does
+       not is a lucky part of it and is dropped, so one slice comes back once, whole. A child
+       of a larger region moves to a tighter one that holds it too, so a slice inside a lump
+       judges its own parts (as siblings, the slice's lucky parts took its own rows and it
+       fell in step 3).
     2. Other overlaps, in purity order (the lower Wilson bound of the held-out error rate):
        a region is kept when its rows outside the kept ones still err (``region = north``
        around a kept ``region = north and age > 60`` adds nothing). Ordered by z-score
@@ -526,9 +530,9 @@ def _arranged(ranked: list[Region], is_error: np.ndarray, confirmation: np.ndarr
     for i in sorted(range(count), key=lambda i: (-sizes[i], i)):
         if i in dropped:
             continue
-        held = [j for j in range(count) if j != i and j not in dropped and j not in parent
-                and j not in lucky and (sizes[j], -j) < (sizes[i], -i)
-                and shared[i, j] >= NESTED_SHARE * sizes[j]]
+        inside = [j for j in range(count) if j != i and j not in dropped
+                  and (sizes[j], -j) < (sizes[i], -i) and shared[i, j] >= NESTED_SHARE * sizes[j]]
+        held = [j for j in inside if j not in lucky]  # a child moves to a tighter holder
         if not held:
             continue
         twins = [j for j in held if shared[i, j] >= NESTED_SHARE * sizes[i]]
@@ -537,23 +541,28 @@ def _arranged(ranked: list[Region], is_error: np.ndarray, confirmation: np.ndarr
             dropped.update(r for r in [i, *twins] if r != best)
             if best != i:
                 continue
+            inside = [j for j in inside if j not in twins]
             held = [j for j in held if j not in twins]
             if not held:
                 continue
         purer = [j for j in range(i) if j not in dropped]
         rest = np.flatnonzero(members[i] & ~members[held + purer].any(axis=0))
+        hotter = {j: errs_above(ranked[j].rows, max(held_rate(
+            np.flatnonzero(members[i] & ~members[j])), held_baseline)) for j in inside}
+        exact = ranked[i].found_by in EXACT_FINDERS
         refinements = [j for j in held if ranked[j].found_by in EXACT_FINDERS]
-        tiled_rule = (ranked[i].found_by in EXACT_FINDERS and len(refinements) > 1 and
+        tiled_rule = (exact and len(refinements) > 1 and
                       members[refinements].any(axis=0).sum() >= NESTED_SHARE * sizes[i])
-        if not errs_above(rest, held_baseline) and not tiled_rule:
+        one_place = exact and not any(hotter.values())
+        if not errs_above(rest, held_baseline) and not tiled_rule and not one_place:
             dropped.add(i)
             continue
         for j in held:
-            outside = np.flatnonzero(members[i] & ~members[j])
-            if errs_above(ranked[j].rows, max(held_rate(outside), held_baseline)):
+            if hotter[j]:
                 parent[j] = i
             else:
                 lucky[j] = i
+                parent.pop(j, None)
     def survivors(candidates: set[int]) -> list[int]:
         covered = np.zeros(len(is_error), dtype=bool)  # 2. overlaps, in purity order
         kept = []
