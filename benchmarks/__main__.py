@@ -11,11 +11,11 @@ from __future__ import annotations
 import argparse
 import sys
 
-from . import bias, coverage, loop, media, planted, scale, shapes
+from . import bias, coverage, loop, media, planted, regiontime, scale, shapes
 
 BENCHMARKS = {"planted": planted.main, "loop": loop.main, "bias": bias.main,
               "shapes": shapes.main, "coverage": coverage.main, "media": media.main,
-              "scale": scale.main}
+              "scale": scale.main, "regiontime": regiontime.main}
 """Benchmarks by name; each is ``main(argv, quick: bool) -> str`` and returns its printed
 table."""
 
