@@ -496,10 +496,7 @@ def _arranged(ranked: list[Region], is_error: np.ndarray, confirmation: np.ndarr
        planted regions, a ball over two clusters) or adds only ordinary rows around a purer
        region, and gives way to what it holds. A held region that errs significantly more
        than the rest of the region is its child (a hot core in a warm region); one that does
-       not is a lucky part of it and is dropped, so one slice comes back once, whole. A child
-       of a larger region moves to a tighter one that holds it too, so a slice inside a lump
-       judges its own parts (as siblings, the slice's lucky parts took its own rows and it
-       fell in step 3).
+       not is a lucky part of it and is dropped, so one slice comes back once, whole.
     2. Other overlaps, in purity order (the lower Wilson bound of the held-out error rate):
        a region is kept when its rows outside the kept ones still err (``region = north``
        around a kept ``region = north and age > 60`` adds nothing). Ordered by z-score
@@ -532,7 +529,7 @@ def _arranged(ranked: list[Region], is_error: np.ndarray, confirmation: np.ndarr
             continue
         inside = [j for j in range(count) if j != i and j not in dropped
                   and (sizes[j], -j) < (sizes[i], -i) and shared[i, j] >= NESTED_SHARE * sizes[j]]
-        held = [j for j in inside if j not in lucky]  # a child moves to a tighter holder
+        held = [j for j in inside if j not in parent and j not in lucky]
         if not held:
             continue
         twins = [j for j in held if shared[i, j] >= NESTED_SHARE * sizes[i]]
@@ -562,7 +559,6 @@ def _arranged(ranked: list[Region], is_error: np.ndarray, confirmation: np.ndarr
                 parent[j] = i
             else:
                 lucky[j] = i
-                parent.pop(j, None)
     def survivors(candidates: set[int]) -> list[int]:
         covered = np.zeros(len(is_error), dtype=bool)  # 2. overlaps, in purity order
         kept = []

@@ -83,25 +83,14 @@ def _arranged_sizes(parts: list[tuple[str, int, int]], error_share: dict[str, fl
                      baseline_error_rate=0.08, lift=1.0, p_value=0.0, heldout_error_rate=0.0,
                      heldout_size=0, heldout_interval=(0.0, 1.0), compactness=1.0,
                      excess_errors=0.0, found_by=found_by) for found_by, start, stop in parts]
-    kept, parent = _arranged(ranked, is_error, np.ones(N, dtype=bool), float(is_error.mean()),
-                             0.05)
-    return [(r.found_by, r.size) for r in kept], parent
+    kept, _ = _arranged(ranked, is_error, np.ones(N, dtype=bool), float(is_error.mean()), 0.05)
+    return [(r.found_by, r.size) for r in kept]
 
 
 def test_an_exact_rule_that_purer_approximations_cover_is_kept_said_exactly():
     """Two approximations of a slice, ranked purer (by luck, on real data), cover it: neither
     errs more than the rest of the slice, so the slice stands, once, with its exact rule."""
-    kept, _ = _arranged_sizes([("pairs", 0, 250), ("ellipsoids", 150, 400), ("rules", 0, 400)],
-                              {"0-400": 0.45})
+    kept = _arranged_sizes([("pairs", 0, 250), ("ellipsoids", 150, 400), ("rules", 0, 400)],
+                           {"0-400": 0.45})
     assert kept == [("rules", 400)]
 
-
-def test_a_slice_inside_a_lump_judges_its_own_parts():
-    """A slice inside a warm lump holds two lucky parts of itself: they give way to the
-    slice (not to the lump as its children), and the slice is the lump's child."""
-    kept, parent = _arranged_sizes(
-        [("rules", 0, 300), ("rules", 0, 200), ("rules", 100, 300), ("pairs", 0, 1000)],
-        {"0-300": 0.45, "300-1000": 0.2})
-    assert sorted(kept) == [("pairs", 1000), ("rules", 300)]
-    child = kept.index(("rules", 300))
-    assert parent == {child: kept.index(("pairs", 1000))}
