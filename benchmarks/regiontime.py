@@ -7,7 +7,8 @@ columns, or a shapes table). Each code version runs in its own process (the earl
 this, ...), so both meet the same load; each run times ``find_regions``, the call the
 analysis' region stage makes. The shared neighbour graph, a stage of its own since, replaced
 the search's own neighbour search for compactness; it is timed apart and the ratio is also
-given with it. Reported: the median seconds of each and their ratios.
+given with it. Reported: the median seconds of each and their ratios, on the clock and in
+CPU time (which another session's load on a shared machine disturbs less).
 
 Run: ``python -m benchmarks regiontime [--rows 50000] [--against 7bea2c6] [--repeats 3]
 [--table scale|blobs|ellipse|...]``; ``7bea2c6`` is the last commit before issue 10's region
@@ -63,8 +64,9 @@ def write_inputs(folder: Path, table: str, n_rows: int, seed: int) -> None:
 
 def time_search(folder: str, seed: str) -> str:
     """Seconds of one ``find_regions`` of whatever ``explorer`` this process imports, and of
-    building the neighbour graph it is handed (0 for a version that takes none), as JSON
-    (run in a child process, whose arguments are text)."""
+    building the neighbour graph it is handed (0 for a version that takes none), on the
+    clock and in the process' CPU time, as JSON (run in a child process, whose arguments
+    are text)."""
     import inspect
 
     from explorer.regions import find_regions
@@ -78,16 +80,17 @@ def time_search(folder: str, seed: str) -> str:
                          {k: tuple(v) for k, v in names["two_valued"].items()})
     data_map = DataMap(coords=inputs[:, :2], model_space=inputs, n_fitted=len(inputs),
                        from_cache=False)
-    options, graph_seconds = {}, 0.0
+    options, graph = {}, (0.0, 0.0)
     if "graph" in inspect.signature(find_regions).parameters:
         from explorer.neighbours import neighbour_graph
 
-        started = time.perf_counter()
+        started = time.perf_counter(), time.process_time()
         options["graph"] = neighbour_graph(inputs, seed=seed)
-        graph_seconds = time.perf_counter() - started
-    started = time.perf_counter()
+        graph = time.perf_counter() - started[0], time.process_time() - started[1]
+    started = time.perf_counter(), time.process_time()
     find_regions(data_map, np.load(folder / "errors.npy"), rules, seed=seed, **options)
-    return json.dumps({"search": time.perf_counter() - started, "graph": graph_seconds})
+    return json.dumps({"search": time.perf_counter() - started[0], "graph": graph[0],
+                       "search_cpu": time.process_time() - started[1], "graph_cpu": graph[1]})
 
 
 def _earlier_code(revision: str, folder: Path) -> Path:
@@ -123,13 +126,18 @@ def main(argv: list[str], *, quick: bool = False) -> str:
                                                      "PYTHONPATH": f"{path}:{ROOT}"})
                 runs[name].append(json.loads(done.stdout.strip().splitlines()[-1]))
                 print(f"{name}: {runs[name][-1]}", file=sys.stderr, flush=True)
-    this = np.median([r["search"] for r in runs["this"]])
-    with_graph = np.median([r["search"] + r["graph"] for r in runs["this"]])
-    before = np.median([r["search"] for r in runs["earlier"]])
-    text = (f"Region search at {args.rows:,} rows ({args.table} table, seed {args.seed}), "
-            f"median of {args.repeats} in turns: this checkout {this:.1f} s "
-            f"({with_graph:.1f} s with its neighbour graph), {args.against} {before:.1f} s; "
-            f"ratio {this / before:.2f} ({with_graph / before:.2f} with the graph)")
+    def median(name: str, parts: tuple[str, ...]) -> float:
+        return float(np.median([sum(run[part] for part in parts) for run in runs[name]]))
+
+    lines = [f"Region search at {args.rows:,} rows ({args.table} table, seed {args.seed}), "
+             f"median of {args.repeats} runs in turns, this checkout against {args.against}:"]
+    for clock, suffix in (("clock", ""), ("CPU", "_cpu")):
+        this, before = median("this", ("search" + suffix,)), median("earlier", ("search" + suffix,))
+        graph = median("this", ("search" + suffix, "graph" + suffix))
+        lines.append(f"- {clock} seconds: {this:.1f} against {before:.1f}, ratio "
+                     f"{this / before:.2f}; with this checkout's neighbour graph {graph:.1f}, "
+                     f"ratio {graph / before:.2f}")
+    text = "\n".join(lines)
     print(text)
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "regiontime.txt").write_text(text + "\n", encoding="utf-8")
