@@ -34,6 +34,12 @@ DESCENT_NEIGHBOURS = 30
 """Neighbours nearest-neighbour descent keeps while it searches: more than are returned, so
 that the 16 kept are nearly all true neighbours (umap-learn's own default is 30 too)."""
 
+DESCENT_THREADS = 1
+"""Threads of the approximate search. With a seed its graph is the same run after run on one
+thread count but differs between counts (seen at 100k rows: one thread and two give different
+graphs), so one thread on every machine gives every machine the same graph; on this 2-core
+machine one thread was also the faster (16.1 s against 22.6 s at 100k rows, under load)."""
+
 
 @dataclass(frozen=True)
 class NeighbourGraph:
@@ -79,10 +85,11 @@ def neighbour_graph(space: np.ndarray, *, k: int = GRAPH_NEIGHBOURS, seed: int =
         return NeighbourGraph(*_self_first(indices, distances), exact=True)
     from pynndescent import NNDescent
 
-    with warnings.catch_warnings():  # a seed makes numba run the search on one thread
+    with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="n_jobs value", category=UserWarning)
         index = NNDescent(space, n_neighbors=max(k, min(DESCENT_NEIGHBOURS, len(space) - 1)),
-                          random_state=seed, low_memory=True, compressed=False)
+                          random_state=seed, low_memory=True, compressed=False,
+                          n_jobs=DESCENT_THREADS)
     indices, distances = index.neighbor_graph
     return NeighbourGraph(*_self_first(indices[:, :k], distances[:, :k]), exact=False)
 
