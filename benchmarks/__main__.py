@@ -11,11 +11,12 @@ from __future__ import annotations
 import argparse
 import sys
 
-from . import bias, coverage, loop, mapspace, media, planted, pool, scale, shapes
+from . import bias, coverage, loop, mapspace, media, planted, pool, regiontime, scale, shapes
 
 BENCHMARKS = {"planted": planted.main, "loop": loop.main, "bias": bias.main,
               "shapes": shapes.main, "coverage": coverage.main, "media": media.main,
-              "scale": scale.main, "pool": pool.main, "mapspace": mapspace.main}
+              "scale": scale.main, "pool": pool.main, "mapspace": mapspace.main,
+              "regiontime": regiontime.main}
 """Benchmarks by name; each is ``main(argv, quick: bool) -> str`` and returns its printed
 table."""
 

@@ -1,13 +1,14 @@
 """Shapes benchmark: regions that no one rule describes, several at once, and noise.
 
-``explorer.shapes.make_shapes`` plants a thin tilted ellipsoid, three small blobs in eight
-columns, three rule slices at once, or a categorical-by-numeric interaction; the null case
-plants nothing. The region search runs on the real model space (``embed.ModelSpace``) with
-the given predictions, without the 2-D map (no default finder reads it), so many seeds fit
-in minutes. Per planted region: the best Jaccard among the top five regions, and whether it
-was recovered (>= 0.5); for the several-at-once cases, whether each planted region is matched
-by a *distinct* region. The interaction counts as found when one or two regions cover it
-(Jaccard of their union). Null data: the share of seeds with any region.
+``explorer.shapes.make_shapes`` plants a thin tilted ellipse, a flat ellipsoid tilted against
+its three columns, three small blobs in eight columns, three rule slices at once, or a
+categorical-by-numeric interaction; the null case plants nothing. The region search runs on
+the real model space (``embed.ModelSpace``) with the given predictions, without the 2-D map
+(no default finder reads it), so many seeds fit in minutes. Per planted region: the best
+Jaccard among the top five regions, and whether it was recovered (>= 0.5); for the
+several-at-once cases, whether each planted region is matched by a *distinct* region. The
+interaction counts as found when one or two regions cover it (Jaccard of their union). Null
+data: the share of seeds with any region.
 
 Run: ``python -m benchmarks shapes [--seeds 10] [--null-seeds 40] [--rows 6000] [--first-seed 0]``.
 """

@@ -5,6 +5,14 @@ a plain statement that no simple rule fits), the features whose values differ mo
 rest, the composition of each group column against the whole, the most common confusions,
 and a few representative rows.
 
+A region no rule describes may still be plain in two or three columns together: a thin
+tilted band has the same mean as the rest in every column, so no column's mean sets it
+apart, but one combination of them is far narrower inside it than elsewhere ("c1 and c2
+together: z(c1) - z(c2) lies between -0.3 and 0.3 here, a band 10 times narrower than
+elsewhere"). Contrasts are ranked by their effect: a standardised mean difference for a
+numeric column, twice the difference of shares for a category, the log of how many times
+narrower for a band.
+
 Rows that are images or texts are not described by their columns: a rule on ``pixel_38`` or
 on an SVD component tells a person nothing. An image region's sentence is led by its
 confusions ("true 8 -> predicted 1"), and a person looks at its images; a text region's by
@@ -18,6 +26,7 @@ from dataclasses import replace
 
 import numpy as np
 import pandas as pd
+from scipy.linalg import eigh
 
 from .data import Schema
 from .rules import RuleFeatures, RuleFit, best_rule
@@ -31,6 +40,15 @@ RULE_MIN_F1 = 0.5
 TOP_CONTRASTS = 3
 TOP_GROUP_VALUES = 10
 EXAMPLES = 5
+BAND_COLUMNS = 3
+"""A band is sought among the three numeric columns narrowest in the region against the
+rest: the thin bands and flat ellipsoids the region search finds lie in two or three, and a
+region of a hundred rows cannot estimate a covariance of many more columns."""
+BAND_NARROWER = 2.0
+"""A band is named when the region is at least this many times narrower along it than
+along the narrowest of its columns alone."""
+BAND_WEIGHT = 0.2
+"""A column joins the band's formula when its weight is at least this share of the largest."""
 EXACT_RULE = 0.98
 """A rule is said to *be* the region when it selects at least this share of the region's rows
 and at least this share of what it selects is the region; otherwise the sentence gives the
@@ -98,8 +116,44 @@ def _contrasts(frame: pd.DataFrame, schema: Schema, members: np.ndarray) -> list
         found.append(Contrast(f"{column} = {value}", float(difference[value] * 2),
                               f"{column} = {value}: {inside.get(value, 0):.0%} here vs "
                               f"{overall[value]:.0%} overall"))
+    band = _band(frame, schema, members)
+    found += [band] if band is not None else []
     found.sort(key=lambda c: -abs(c.effect))
     return found[:TOP_CONTRASTS]
+
+
+def _band(frame: pd.DataFrame, schema: Schema, members: np.ndarray) -> Contrast | None:
+    """The combination of a few numeric columns (in standard units) along which the region
+    is narrowest against the rest, when it is a tilted band: ``BAND_NARROWER`` times
+    narrower than along any of its columns alone (a blob, narrow in every column, is said
+    by its columns). The smallest generalised eigenvalue of the region's covariance against
+    the rest's, among the ``BAND_COLUMNS`` columns narrowest alone."""
+    if len(schema.numeric) < 2 or not 10 * BAND_COLUMNS <= members.sum() < len(members) - 2:
+        return None
+    values = frame[list(schema.numeric)].apply(pd.to_numeric, errors="coerce")
+    values = values.fillna(values.median()).to_numpy(dtype=float)
+    spread = values.std(axis=0)
+    usable = np.flatnonzero(spread > 0)
+    standard = (values[:, usable] - values[:, usable].mean(axis=0)) / spread[usable]
+    alone = standard[members].std(axis=0) / standard[~members].std(axis=0)
+    chosen = np.sort(np.argsort(alone, kind="stable")[:BAND_COLUMNS])
+    if chosen.size < 2:
+        return None
+    inside, outside = standard[members][:, chosen], standard[~members][:, chosen]
+    ratios, directions = eigh(np.cov(inside.T), np.cov(outside.T))
+    weights = directions[:, 0] / directions[np.abs(directions[:, 0]).argmax(), 0]
+    kept = np.flatnonzero(np.abs(weights) >= BAND_WEIGHT)
+    narrower = 1 / np.sqrt(max(ratios[0], 1e-12))
+    if kept.size < 2 or narrower < BAND_NARROWER / alone[chosen[kept]].min():
+        return None
+    weights = weights[kept] * np.sign(weights[kept][0])  # the formula starts with a plus
+    names = [schema.numeric[usable[chosen[j]]] for j in kept]
+    low, high = np.quantile(standard[members][:, chosen[kept]] @ weights, [0.05, 0.95])
+    formula = " ".join(f"{'-' if w < 0 else '+'} {'' if abs(w) > 0.995 else f'{abs(w):.2f} '}"
+                       f"z({name})" for w, name in zip(weights, names))[2:]
+    return Contrast(" and ".join(names), float(np.log(narrower)),
+                    f"{' and '.join(names)} together: {formula} lies between {low:.2g} and "
+                    f"{high:.2g} here, a band {narrower:.0f} times narrower than elsewhere")
 
 
 def _group_shares(frame: pd.DataFrame, schema: Schema, members: np.ndarray,

@@ -6,8 +6,11 @@ where a share ``region_error`` of the labels was corrupted (the prediction keeps
 label, so those rows are errors). The shapes are the places a rule finder misses and a
 search in the model's own space must not:
 
-- ``"ellipse"``: a thin tilted ellipsoid in ``c1, c2, c3`` (about 7% of rows); no axis cut
-  and no half-space follows it.
+- ``"ellipse"``: a thin tilted ellipsoid in ``c1, c2, c3`` (about 7% of rows), thin across
+  ``c1 - c2``; no axis cut and no half-space follows it.
+- ``"ellipsoid"``: a flat ellipsoid in ``c4, c5, c6`` (about 7% of rows), a disc whose thin
+  axis ``c4 + c5 - c6`` is tilted against all three columns, so no pair of them shows it
+  sharply either.
 - ``"blobs"``: three compact clusters in the eight numeric columns, 2% of rows each: rows
   drawn around three centres with a spread of ``BLOB_SPREAD``, as an embedding's clusters
   are; no column cut isolates one.
@@ -34,7 +37,7 @@ from .errors import check_choice, check_fraction, check_int
 
 __all__ = ["make_shapes", "SHAPE_KINDS"]
 
-SHAPE_KINDS = ("ellipse", "blobs", "slices", "interaction")
+SHAPE_KINDS = ("ellipse", "ellipsoid", "blobs", "slices", "interaction")
 NUMERIC = tuple(f"c{i}" for i in range(1, 9))
 BLOB_SHARE = 0.02
 BLOB_SPREAD = 0.35
@@ -107,6 +110,14 @@ def _planted(kind: str, frame: pd.DataFrame, rng: np.random.Generator
         across = (frame["c1"] - frame["c2"]) / np.sqrt(2)
         inside = (along / 1.5) ** 2 + (across / 0.2) ** 2 + (frame["c3"] / 1.3) ** 2 <= 1
         return {"ellipse": np.flatnonzero(inside.to_numpy())}
+    if kind == "ellipsoid":
+        points = frame[["c4", "c5", "c6"]].to_numpy()
+        thin = points @ np.array([1, 1, -1]) / np.sqrt(3)
+        broad = points @ np.array([1, -1, 0]) / np.sqrt(2)
+        other = points @ np.array([1, 1, 2]) / np.sqrt(6)
+        # half-axes 0.2 across, 1.5 and 1.2 along: about 7% of rows, like the ellipse
+        inside = (thin / 0.2) ** 2 + (broad / 1.5) ** 2 + (other / 1.2) ** 2 <= 1
+        return {"ellipsoid": np.flatnonzero(inside)}
     if kind == "blobs":
         size = max(1, round(BLOB_SHARE * len(frame)))
         chosen = rng.choice(len(frame), (len(BLOB_CENTRES), size), replace=False)

@@ -11,9 +11,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from explorer.regions import Candidate, find_regions
+from explorer.regions import Candidate, _arranged, find_regions
 from explorer.rules import RuleFeatures
-from explorer.types import DataMap
+from explorer.types import DataMap, Region
 
 N = 8000
 
@@ -65,3 +65,32 @@ def test_a_region_that_adds_only_ordinary_rows_to_a_purer_one_is_dropped():
     rate = np.where(_mask(0, 400), 0.6, 0.08)  # the candidate adds 100 ordinary rows
     regions = _search(rate, [_mask(0, 400), inner_noise], 0)
     assert [r.size for r in regions] == [400]
+
+
+def _arranged_sizes(parts: list[tuple[str, int, int]], error_share: dict[str, float]):
+    """Regions handed straight to the arrangement in the given purity order (no sampling:
+    each row's error is fixed, so the outcome is exact). ``parts`` are (found_by, start,
+    stop) ranges; rows err in the given share of each named stretch, 8% elsewhere, spread
+    evenly."""
+    def evenly(count: int, share: float) -> np.ndarray:  # errors spread evenly
+        return np.diff(np.floor(np.arange(count + 1) * share)) > 0
+
+    is_error = evenly(N, 0.08)
+    for stretch, share in error_share.items():
+        start, stop = map(int, stretch.split("-"))
+        is_error[start:stop] = evenly(stop - start, share)
+    ranked = [Region(id=0, rows=np.arange(start, stop), size=stop - start, error_rate=0.0,
+                     baseline_error_rate=0.08, lift=1.0, p_value=0.0, heldout_error_rate=0.0,
+                     heldout_size=0, heldout_interval=(0.0, 1.0), compactness=1.0,
+                     excess_errors=0.0, found_by=found_by) for found_by, start, stop in parts]
+    kept, _ = _arranged(ranked, is_error, np.ones(N, dtype=bool), float(is_error.mean()), 0.05)
+    return [(r.found_by, r.size) for r in kept]
+
+
+def test_an_exact_rule_that_purer_approximations_cover_is_kept_said_exactly():
+    """Two approximations of a slice, ranked purer (by luck, on real data), cover it: neither
+    errs more than the rest of the slice, so the slice stands, once, with its exact rule."""
+    kept = _arranged_sizes([("pairs", 0, 250), ("ellipsoids", 150, 400), ("rules", 0, 400)],
+                           {"0-400": 0.45})
+    assert kept == [("rules", 400)]
+

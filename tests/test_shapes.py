@@ -14,7 +14,8 @@ from explorer.shapes import SHAPE_KINDS, make_shapes
 
 def test_shapes_plant_what_they_say_and_are_seeded():
     data = make_shapes(2000, SHAPE_KINDS, seed=3)
-    assert {"ellipse", "blob 1", "blob 2", "blob 3", "interaction"} <= set(data.planted)
+    assert {"ellipse", "ellipsoid", "blob 1", "blob 2", "blob 3", "interaction"} <= \
+        set(data.planted)
     assert sum(name.startswith("slice") for name in data.planted) == 3
     assert all(len(data.planted[f"blob {i}"]) == 40 for i in (1, 2, 3))
     flag, cue = data.frame["flag"], data.frame["cue"]
