@@ -23,9 +23,11 @@ from .rules import Condition
 
 __all__ = ["CACHE_VERSION", "StageCache", "frame_digest", "digest"]
 
-CACHE_VERSION = 1
+CACHE_VERSION = 2
 """Part of every key: bumped when a stage's code would give different output for the same
-inputs, so stale entries are never read."""
+inputs, so stale entries are never read. 2: the approximate neighbour graph runs on one
+thread (a different graph above 50,000 rows), the cluster and ellipsoid finders, the
+arrangement and the band descriptions."""
 
 
 def digest(*parts) -> str:

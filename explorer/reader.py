@@ -313,16 +313,15 @@ def _typed(frame: pd.DataFrame, what: str, notes: list[str]) -> pd.DataFrame:
         if reading is None:
             continue
         text = frame[column].dropna().astype(str).str.strip()
+        missing = text.isin(NA_TEXT)
         frame[column] = _read_as(frame[column], reading)
         if reading == "comma":
             notes.append(f"The {what} column '{column}' holds numbers with a decimal comma "
-                         f"(e.g. {text[~text.isin(NA_TEXT)].iloc[0]!r}); they were read as "
-                         f"numbers.")
-        words = sorted(set(text[text.isin(NA_TEXT)]))
-        if words:
+                         f"(e.g. {text[~missing].iloc[0]!r}); they were read as numbers.")
+        if missing.any():
             notes.append(f"The {what} column '{column}' holds numbers; its "
-                         f"{int(text.isin(NA_TEXT).sum())} cell(s) {words} were read as "
-                         f"missing.")
+                         f"{int(missing.sum())} cell(s) {sorted(set(text[missing]))} were "
+                         f"read as missing.")
     return frame
 
 
