@@ -29,6 +29,8 @@ from explorer.rules import RuleFeatures
 from explorer.shapes import SHAPE_KINDS, make_shapes
 from explorer.stats import jaccard
 
+from . import null_rate
+
 RESULTS = Path(__file__).resolve().parent / "results"
 TOP = 5
 RECOVERED = 0.5
@@ -94,8 +96,8 @@ def main(argv: list[str], *, quick: bool = False) -> str:
                          f"{','.join(map(str, counts))} |")
         print("\n".join(lines[-len(per_region):]), flush=True)
     null = [len(search(args.rows, (), seed)[1]) for seed in range(args.null_seeds)]
-    lines += ["", f"Null data: a region in {sum(n > 0 for n in null)} of {args.null_seeds} "
-                  f"seeds.",
+    lines += ["", f"Null data, seeds with a region: "
+                  f"{null_rate(sum(n > 0 for n in null), args.null_seeds)}.",
               f"Region search: median {np.median(seconds):.1f} s per table."]
     text = "\n".join(lines)
     print(text)
