@@ -7,8 +7,9 @@ import pandas as pd
 import pytest
 
 from explorer import embed
+from explorer.candidates import SearchContext
 from explorer.data import infer_schema
-from explorer.regions import SearchContext, cluster_candidates, neighbourhood_candidates
+from explorer.places import cluster_candidates, neighbourhood_candidates
 from explorer.shapes import SHAPE_KINDS, make_shapes
 
 
