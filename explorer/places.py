@@ -36,8 +36,8 @@ BALLS_PER_SIZE = 200
 """Centres tried per neighbourhood size, hottest first; balls that overlap a hotter one are
 skipped, so a few distinct places remain."""
 CLUSTER_SAMPLE = 5000
-"""At most this many discovery rows (a seeded sample) are clustered: HDBSCAN's cost grows
-faster than the rows, and a cluster of 1% of the rows still holds 50 of them."""
+"""At most this many rows (a seeded sample) are clustered: HDBSCAN's cost grows faster than
+the rows, and a cluster of 1% of the rows still holds 50 of them."""
 CLUSTER_MIN_SAMPLES = 5
 """HDBSCAN reads density over 5 neighbours and returns its leaf clusters. Tuned on seeds 0-4
 of the shapes benchmark's blobs (clusters alone, 15 blobs): 10 neighbours recovered 53% of
@@ -85,20 +85,23 @@ def map_candidates(context: SearchContext) -> list[Candidate]:
 
 
 def cluster_candidates(context: SearchContext) -> list[Candidate]:
-    """Dense places of input space, whatever their errors: HDBSCAN on the discovery rows.
+    """Dense places of input space, whatever their errors: HDBSCAN on the rows.
 
     An embedding's clusters, or rows drawn around a few centres, are places a model can fail
     as a whole; a ball of fixed size catches only part of one, and no cut follows it. The
     clusters are found from where rows lie, never from their errors, so each is one honest
     candidate for the held-out test; rows join a cluster when its own Gaussian explains
-    them better than the data's (:func:`_against_background`).
+    them better than the data's (:func:`_against_background`). Since no error is read, the
+    confirmation half's *positions* serve too: twice the rows to fit each Gaussian. On the
+    shapes benchmark's blobs (seeds 0-19, 60 blobs) that raised the mean Jaccard from 0.72 to
+    0.75, better on 40 blobs and worse on 12 (sign test p = 1e-4); other shapes unchanged.
     """
-    rows = np.flatnonzero(context.discovery)
+    n_rows = len(context.model_space)
+    rows = np.arange(n_rows)
     if rows.size > CLUSTER_SAMPLE:
         rows = np.sort(np.random.default_rng(context.seed).choice(rows, CLUSTER_SAMPLE,
                                                                   replace=False))
-    share = rows.size / max(np.count_nonzero(context.discovery), 1)
-    min_cluster = max(2 * CLUSTER_MIN_SAMPLES, int(context.min_size / 2 * share))
+    min_cluster = max(2 * CLUSTER_MIN_SAMPLES, int(context.min_size * rows.size / n_rows))
     if rows.size < 4 * min_cluster:
         return []
     points = context.model_space[rows].astype(float)
