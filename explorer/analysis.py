@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from . import coverage, describe, embed, model, regions, suggest
-from .cache import StageCache, digest, frame_digest
+from .cache import StageCache, column_digests, digest, frame_digest
 from .data import (Schema, _as_tuple, _require_columns, align_pool, finite_features,
                    infer_schema, labelled_rows, read_table)
 from .errors import DataError, check_int
@@ -223,8 +223,9 @@ def analyze(data, target: str, prediction: str | None = None, probabilities=None
     with stage("predict", "Getting honest (out-of-fold) predictions", 0.05, 0.2):
         predictions = model.honest_predictions(frame, schema, seed=seed)
     with stage("map", "Building the UMAP map", 0.2, 0.5) as within:
+        columns = column_digests(frame)  # keys the map and the search: hashed once
         data_map = embed.build_map(frame, schema, predictions, seed=seed, cache_dir=cache_dir,
-                                   progress=within)
+                                   progress=within, columns=columns)
     stages = StageCache(cache_dir if cache_dir is not None else embed.default_cache_dir())
     cached = ["map"] if data_map.from_cache else []
     with stage("neighbours", "Finding each row's nearest neighbours", 0.5, 0.6):
@@ -233,7 +234,7 @@ def analyze(data, target: str, prediction: str | None = None, probabilities=None
         graph = _cached_graph(stages, space_key, inputs, seed, cached)
     with stage("regions", "Finding and testing error regions", 0.6, 0.8) as within:
         rule_features = RuleFeatures.from_frame(frame, schema)
-        search_key = digest(space_key, frame_digest(frame), repr(schema), predictions.is_error,
+        search_key = digest(space_key, frame_digest(frame, columns), repr(schema), predictions.is_error,
                             alpha, min_region_size, sorted(regions.FINDERS))
         loaded = stages.load_regions("search", search_key)
         if loaded is None:
