@@ -28,7 +28,7 @@ import numpy as np
 
 import explorer
 from explorer import embed
-from explorer.neighbours import neighbour_graph
+from explorer.neighbours import neighbours_of
 from explorer.regions import graph_compactness, neighbour_compactness
 from explorer.shapes import SHAPE_KINDS, make_shapes
 from explorer.stats import paired_losses
@@ -55,7 +55,7 @@ def measure(dataset, seed: int) -> list[dict]:
     inputs = embed.input_space(analysis.map)
     maps = {"model": analysis.map.coords,
             "inputs": embed.UmapMap(random_state=seed).fit_transform(inputs)}
-    graph = neighbour_graph(inputs, seed=seed)
+    graph = neighbours_of(inputs, seed=seed)
     places = [("found", r.rows) for r in analysis.regions]
     places += [("planted", rows) for rows in dataset.planted.values()]
     measured = []
@@ -64,7 +64,7 @@ def measure(dataset, seed: int) -> list[dict]:
         members[rows] = True
         chance = members.mean()
         measured.append({
-            "kind": kind, "input": lift(graph_compactness(members, graph, seed), chance),
+            "kind": kind, "input": lift(graph_compactness(members, graph), chance),
             **{name: lift(neighbour_compactness(members, coords, seed), chance)
                for name, coords in maps.items()}})
     return measured

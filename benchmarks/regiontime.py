@@ -83,10 +83,13 @@ def time_search(folder: str, seed: str) -> str:
                        from_cache=False)
     options, graph = {}, (0.0, 0.0)
     if "graph" in inspect.signature(find_regions).parameters:
-        from explorer.neighbours import neighbour_graph
+        try:  # since the exact search on demand: what analyze uses
+            from explorer.neighbours import neighbours_of as shared
+        except ImportError:  # a version with one graph of all rows
+            from explorer.neighbours import neighbour_graph as shared
 
         started = time.perf_counter(), time.process_time()
-        options["graph"] = neighbour_graph(inputs, seed=seed)
+        options["graph"] = shared(inputs, seed=seed)
         graph = time.perf_counter() - started[0], time.process_time() - started[1]
     started = time.perf_counter(), time.process_time()
     find_regions(data_map, np.load(folder / "errors.npy"), rules, seed=seed, **options)

@@ -12,11 +12,11 @@ import numpy as np
 import pandas as pd
 
 from . import coverage, describe, embed, model, regions, suggest
-from .cache import StageCache, digest, frame_digest
+from .cache import StageCache, column_digests, digest, frame_digest
 from .data import (Schema, _as_tuple, _require_columns, align_pool, finite_features,
                    infer_schema, labelled_rows, read_table)
 from .errors import DataError, check_int
-from .neighbours import EXACT_ROWS, NeighbourGraph, neighbour_graph
+from .neighbours import EXACT_ROWS, NeighbourGraph, NeighbourSearch, neighbour_graph
 from .pool import PoolScorer
 from .text import TextEmbedder
 from .rules import RuleFeatures
@@ -223,18 +223,19 @@ def analyze(data, target: str, prediction: str | None = None, probabilities=None
     with stage("predict", "Getting honest (out-of-fold) predictions", 0.05, 0.2):
         predictions = model.honest_predictions(frame, schema, seed=seed)
     with stage("map", "Building the UMAP map", 0.2, 0.5) as within:
+        columns = column_digests(frame)  # keys the map and the search: hashed once
         data_map = embed.build_map(frame, schema, predictions, seed=seed, cache_dir=cache_dir,
-                                   progress=within)
+                                   progress=within, columns=columns)
     stages = StageCache(cache_dir if cache_dir is not None else embed.default_cache_dir())
     cached = ["map"] if data_map.from_cache else []
     with stage("neighbours", "Finding each row's nearest neighbours", 0.5, 0.6):
         inputs = embed.input_space(data_map)
         space_key = digest(inputs, seed)
-        graph = _cached_graph(stages, space_key, inputs, seed, cached)
+        graph = _shared_neighbours(stages, space_key, inputs, seed, cached)
     with stage("regions", "Finding and testing error regions", 0.6, 0.8) as within:
         rule_features = RuleFeatures.from_frame(frame, schema)
-        search_key = digest(space_key, frame_digest(frame), repr(schema), predictions.is_error,
-                            alpha, min_region_size, sorted(regions.FINDERS))
+        search_key = digest(space_key, frame_digest(frame, columns), repr(schema),
+                            predictions.is_error, alpha, min_region_size, sorted(regions.FINDERS))
         loaded = stages.load_regions("search", search_key)
         if loaded is None:
             search = regions.find_regions(data_map, predictions.is_error, rule_features,
@@ -286,15 +287,18 @@ def analyze(data, target: str, prediction: str | None = None, probabilities=None
                     source_rows=source_rows, cached=cached, text_embedder=text_embedder)
 
 
-def _cached_graph(stages: StageCache, space_key: str, inputs: np.ndarray, seed: int,
-                  cached: list[str]) -> NeighbourGraph:
-    """The neighbour graph of the input space, read back when the space and seed are the same."""
+def _shared_neighbours(stages: StageCache, space_key: str, inputs: np.ndarray, seed: int,
+                       cached: list[str]) -> NeighbourSearch | NeighbourGraph:
+    """The rows' neighbours in input space: up to ``EXACT_ROWS`` rows searched exactly when
+    asked for (the stages that ask are cached themselves); above, the approximate graph of
+    every row, read back when the space and seed are the same."""
+    if len(inputs) <= EXACT_ROWS:
+        return NeighbourSearch(inputs, seed=seed)
     arrays = stages.load_arrays("neighbours", space_key, ("indices", "distances"))
     if arrays is not None:
         cached.append("neighbours")
-        return NeighbourGraph(arrays["indices"], arrays["distances"],
-                              exact=len(inputs) <= EXACT_ROWS)
-    graph = neighbour_graph(inputs, seed=seed)
+        return NeighbourGraph(arrays["indices"], arrays["distances"], exact=False, seed=seed)
+    graph = neighbour_graph(inputs, seed=seed, exact=False)
     stages.save_arrays("neighbours", space_key, {"indices": graph.indices,
                                                  "distances": graph.distances})
     return graph

@@ -25,14 +25,14 @@ from threadpoolctl import threadpool_limits
 
 from .data import Schema
 from .model import baseline_model, encode_target, model_inputs
-from .neighbours import NeighbourGraph, neighbour_graph
+from .neighbours import NeighbourGraph, NeighbourSearch, neighbours_of
 from .regions import MIN_LIFT
 from .stats import wilson_interval
 from .types import Predictions, Region
 
 __all__ = ["DIAGNOSIS_TITLES", "advice_title", "FIRST_BATCH", "Diagnosis",
            "diagnose_coverage_gap", "diagnose_region", "learning_curve",
-           "nearest_neighbours", "NEIGHBOURS", "CURVE_FOLDS"]
+           "NEIGHBOURS", "CURVE_FOLDS"]
 
 DIAGNOSIS_TITLES = {
     "collect": "Collect more rows like these",
@@ -138,7 +138,7 @@ def diagnose_coverage_gap(region: Region) -> Diagnosis:
 
 def diagnose_region(region: Region, frame: pd.DataFrame, schema: Schema,
                     predictions: Predictions, features: np.ndarray, *, seed: int,
-                    neighbours: tuple[np.ndarray, np.ndarray] | None = None,
+                    neighbours: NeighbourSearch | NeighbourGraph | None = None,
                     curve: bool = True) -> Diagnosis:
     """Diagnose one region; see the module docstring for the order of the checks.
 
@@ -150,14 +150,14 @@ def diagnose_region(region: Region, frame: pd.DataFrame, schema: Schema,
         The analysed table and what the model said about every row.
     features : ndarray of shape (n_rows, n_dims)
         Rows in input space (see :func:`~explorer.embed.input_space`).
-    neighbours : (distances, indices), optional
-        Each row's ``NEIGHBOURS + 1`` nearest rows in ``features`` (itself first); computed
-        when missing, passed in so several regions share one search.
+    neighbours : NeighbourSearch or NeighbourGraph, optional
+        The rows' nearest rows in ``features`` (:func:`~explorer.neighbours.neighbours_of`,
+        made when missing), passed in so several regions share one search.
     curve : bool
         Measure the learning curve for a ``collect`` diagnosis (it trains models: seconds).
     """
     if neighbours is None:
-        neighbours = nearest_neighbours(features)
+        neighbours = neighbours_of(features, seed=seed)
     members = np.asarray(region.rows, dtype=int)
     errors = int(predictions.is_error[members].sum())
     if schema.is_classification:
@@ -182,38 +182,34 @@ def diagnose_region(region: Region, frame: pd.DataFrame, schema: Schema,
     return _collect(region, frame, schema, seed=seed)
 
 
-def nearest_neighbours(features: np.ndarray, graph: NeighbourGraph | None = None, *,
-                       seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
-    """Each row's ``NEIGHBOURS + 1`` nearest rows, itself first: read from the analysis'
-    shared ``graph`` of ``features`` when given, else searched."""
-    k = min(NEIGHBOURS + 1, len(features))
-    if graph is None:
-        graph = neighbour_graph(features, k=k, seed=seed)
-    return graph.first(k)
-
-
 def _shown(rows: np.ndarray) -> str:
     return ", ".join(map(str, rows[:8])) + (" ..." if rows.size > 8 else "")
 
 
+def _nearest(neighbours: NeighbourSearch | NeighbourGraph, rows: np.ndarray
+             ) -> tuple[np.ndarray, np.ndarray]:
+    """``(distances, indices)`` of each of ``rows``' ``NEIGHBOURS`` nearest rows, itself
+    first."""
+    return neighbours.of(rows, min(NEIGHBOURS + 1, neighbours.n_rows))
+
+
 def _conflicting_twins(members: np.ndarray, labels: np.ndarray,
-                       neighbours: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
+                       neighbours: NeighbourSearch | NeighbourGraph) -> np.ndarray:
     """Region rows with a near-identical row (anywhere) of another label."""
-    distances, indices = neighbours
-    typical = float(np.median(distances[:, 1])) if distances.shape[1] > 1 else 0.0
-    tolerance = max(TWIN_DISTANCE * typical, 1e-9)
-    near = distances[members, 1:] <= tolerance
-    other = labels[indices[members, 1:]] != labels[members][:, None]
+    distances, indices = _nearest(neighbours, members)
+    tolerance = max(TWIN_DISTANCE * neighbours.typical_distance, 1e-9)
+    near = distances[:, 1:] <= tolerance
+    other = labels[indices[:, 1:]] != labels[members][:, None]
     return members[(near & other).any(axis=1)]
 
 
 def _unseparating_columns(frame: pd.DataFrame, schema: Schema, twins: np.ndarray,
-                          labels: np.ndarray, neighbours: tuple[np.ndarray, np.ndarray]
+                          labels: np.ndarray, neighbours: NeighbourSearch | NeighbourGraph
                           ) -> list[str]:
     """Feature columns on which most conflicting twin pairs have the same value."""
-    _, indices = neighbours
-    partner = np.array([next(j for j in indices[i, 1:] if labels[j] != labels[i])
-                        for i in twins])
+    _, indices = _nearest(neighbours, twins)
+    partner = np.array([next(j for j in near[1:] if labels[j] != labels[i])
+                        for i, near in zip(twins, indices)])
     columns = []
     for column in schema.features:
         a, b = frame[column].to_numpy()[twins], frame[column].to_numpy()[partner]
@@ -228,7 +224,7 @@ def _unseparating_columns(frame: pd.DataFrame, schema: Schema, twins: np.ndarray
 
 
 def _suspect_labels(members: np.ndarray, labels: np.ndarray, predictions: Predictions,
-                    features: np.ndarray, neighbours: tuple[np.ndarray, np.ndarray]
+                    features: np.ndarray, neighbours: NeighbourSearch | NeighbourGraph
                     ) -> np.ndarray:
     """Errors where the model is confident and the neighbours' labels side with it.
 
@@ -237,13 +233,12 @@ def _suspect_labels(members: np.ndarray, labels: np.ndarray, predictions: Predic
     with its own rule: there the model is confidently wrong and the (mostly outside) global
     neighbours side with it, but the segment's own rows agree with each other.
     """
-    _, indices = neighbours
     wrong = members[predictions.is_error[members]]
     if predictions.probabilities is not None:
         wrong = wrong[predictions.probabilities[wrong].max(axis=1) >= CONFIDENT]
     if wrong.size == 0 or members.size < 3:
         return wrong
-    global_labels = labels[indices[wrong, 1:]]
+    global_labels = labels[_nearest(neighbours, wrong)[1][:, 1:]]
     k = min(NEIGHBOURS + 1, members.size)
     inner = NearestNeighbors(n_neighbors=k).fit(features[members]).kneighbors(
         features[wrong], return_distance=False)
@@ -293,9 +288,10 @@ def learning_curve(frame: pd.DataFrame, schema: Schema, members: np.ndarray, *, 
         for step, fraction in enumerate(CURVE_FRACTIONS):
             n = max(1, int(round(fraction * train_region.size)))
             rows = np.concatenate([others, train_region[:n]])
-            with threadpool_limits(1):
+            with threadpool_limits(1):  # predicting too: 10.6 of 16 s at 100k rows, under
+                # load, when the prediction of a few hundred rows ran on OpenMP's threads
                 model = baseline_model(schema, seed=seed).fit(inputs.iloc[rows], target[rows])
-            predicted = model.predict(inputs.iloc[members[test]])
+                predicted = model.predict(inputs.iloc[members[test]])
             truth = target[members[test]]
             errors[step, test] = (predicted != truth) if schema.is_classification else \
                 np.abs(predicted - truth)

@@ -17,7 +17,7 @@ from sklearn.preprocessing import OrdinalEncoder
 
 from threadpoolctl import threadpool_limits
 
-from .data import Schema, label_key
+from .data import Schema, label_key, label_keys
 from .errors import DataError
 from .types import Predictions
 
@@ -69,14 +69,14 @@ def encode_target(values: pd.Series, schema: Schema) -> np.ndarray:
     if not schema.is_classification:
         return values.to_numpy(dtype=float)
     position = {label_key(c): i for i, c in enumerate(schema.classes)}
-    return np.array([position.get(label_key(v), -1) for v in values], dtype=int)
+    return np.array([position.get(key, -1) for key in label_keys(values)], dtype=int)
 
 
 def row_errors(truth: np.ndarray, predicted: np.ndarray, schema: Schema
                ) -> tuple[np.ndarray, np.ndarray]:
     """Per-row loss and the boolean the region search counts (see ``Predictions``)."""
     if schema.is_classification:
-        wrong = np.array([label_key(t) != label_key(p) for t, p in zip(truth, predicted)])
+        wrong = label_keys(truth) != label_keys(predicted)
         return wrong.astype(float), wrong
     loss = np.abs(truth.astype(float) - predicted.astype(float))
     return loss, loss > np.quantile(loss, REGRESSION_ERROR_QUANTILE)
@@ -148,7 +148,7 @@ def _given_predictions(frame: pd.DataFrame, schema: Schema, truth: np.ndarray) -
     probabilities = None
     if schema.is_classification:
         known = {label_key(c) for c in schema.classes}
-        unknown = sum(label_key(p) not in known for p in predicted)
+        unknown = int((~np.isin(label_keys(predicted), list(known))).sum())
         if unknown > len(predicted) / 2:
             raise DataError(f"{unknown} of {len(predicted)} values in the prediction column "
                             f"'{schema.prediction}' are not classes of '{schema.target}' "

@@ -1,32 +1,45 @@
-"""One nearest-neighbour graph of the model's input space per analysis, shared by every stage.
+"""Nearest neighbours in the model's input space, shared by every stage of an analysis.
 
 The diagnoses (conflicting twins, suspect labels) and the region search's compactness check
 each ran their own exact search over all rows; at 100k rows with ~70 encoded dimensions no
 tree helps, so each was a brute-force pass that grew with the square of the rows (21 s and
-12.8 s at 100k, and the first one did not finish at 1M). Here the graph is built once, with
-scikit-learn's exact search for small tables and pynndescent's approximate nearest-neighbour
-descent (already installed with umap-learn) above ``EXACT_ROWS``, and every stage reads the
-first ``k`` columns it needs.
+12.8 s at 100k, and the first one did not finish at 1M). Those stages read the neighbours of
+a few thousand rows (a region's rows, a sample of them), so up to ``EXACT_ROWS`` rows a
+:class:`NeighbourSearch` searches exactly, on demand, only the rows asked about, each once.
+Above, where the rows asked about grow with the table and an exact search of each costs a
+pass over all rows, one :class:`NeighbourGraph` of every row is built by pynndescent's
+approximate nearest-neighbour descent (installed with umap-learn). Both answer
+``of(rows, k)`` and draw their samples from one seeded order of the rows
+(:meth:`sample`), so samples of overlapping row sets share rows and are searched once.
 """
 
 from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 from sklearn.neighbors import NearestNeighbors
 
 from .errors import check_int
 
-__all__ = ["EXACT_ROWS", "GRAPH_NEIGHBOURS", "NeighbourGraph", "neighbour_graph"]
+__all__ = ["EXACT_ROWS", "GRAPH_NEIGHBOURS", "SAMPLE_ROWS", "NeighbourGraph",
+           "NeighbourSearch", "descent_index", "neighbour_graph", "neighbours_of"]
 
-EXACT_ROWS = 50_000
-"""Up to this many rows the exact search is used: it costs less than nearest-neighbour
-descent's one-off numba compile (40-110 s in a fresh process on a 2-core machine, measured
-2026-12-02; numba does not cache it across processes). Above it the approximate search,
-whose cost grows about as n log n where the exact one grows as n squared (21 s at 100k
-rows, 1M rows did not finish)."""
+EXACT_ROWS = 200_000
+"""Up to this many rows the rows asked about are searched exactly (:class:`NeighbourSearch`);
+above, the approximate graph of all rows. At 100k rows the scale benchmark's analysis asked
+about 11,597 rows, searched in 9.4 s under load, while every confirmed candidate's
+compactness was measured (since, only the reported regions': about 4,600 rows), where the
+graph took 15-24 s plus a 40-130 s numba compile in a fresh process (measured 2026-12-02
+on a 2-core machine). The exact cost grows with the rows asked about times all rows, both
+of which grow with the table, so at 1M rows the graph (about n log n, 147 s) is the
+cheaper: the exact search of a 3% region alone would cost about 30,000 x 1M distances."""
+SAMPLE_ROWS = 2000
+"""Rows a statistic over many rows is estimated on (a region's compactness, the typical
+nearest-neighbour distance): a seeded sample of 2,000 puts a mean within about 0.02 and
+bounds the rows searched."""
 GRAPH_NEIGHBOURS = 16
 """Each row's neighbours kept, itself first: the most any stage reads (the compactness check's
 15 neighbours plus the row itself)."""
@@ -41,30 +54,117 @@ graphs), so one thread on every machine gives every machine the same graph; on t
 machine one thread was also the faster (16.1 s against 22.6 s at 100k rows, under load)."""
 
 
+class _Neighbours:
+    """What both kinds of neighbours share: the seeded order samples are drawn from."""
+
+    n_rows: int
+    seed: int
+
+    @cached_property
+    def _rank(self) -> np.ndarray:
+        """Each row's place in one seeded order of all rows."""
+        rank = np.empty(self.n_rows, dtype=np.int64)
+        rank[np.random.default_rng(self.seed).permutation(self.n_rows)] = np.arange(self.n_rows)
+        return rank
+
+    def sample(self, rows: np.ndarray, size: int = SAMPLE_ROWS) -> np.ndarray:
+        """At most ``size`` of ``rows`` (sorted), those first in the seeded order of all rows:
+        a uniform sample of them, and samples of overlapping sets of rows share their rows."""
+        rows = np.asarray(rows, dtype=np.int64)
+        if rows.size <= size:
+            return rows
+        return np.sort(rows[np.argpartition(self._rank[rows], size)[:size]])
+
+    @cached_property
+    def typical_distance(self) -> float:
+        """The median distance from a row to its nearest other row (on :meth:`sample`)."""
+        distances, _ = self.of(self.sample(np.arange(self.n_rows)), min(2, self.n_rows))
+        return float(np.median(distances[:, 1])) if distances.shape[1] > 1 else 0.0
+
+    def of(self, rows: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        raise NotImplementedError
+
+
 @dataclass(frozen=True)
-class NeighbourGraph:
+class NeighbourGraph(_Neighbours):
     """Each row's nearest rows in input space, itself in column 0, nearest first.
 
     ``indices`` and ``distances`` have shape (n_rows, k); ``exact`` says whether they came
-    from the exact search.
+    from the exact search; ``seed`` orders the rows :meth:`sample` draws.
     """
 
     indices: np.ndarray
     distances: np.ndarray
     exact: bool
+    seed: int = 0
 
-    def first(self, k: int) -> tuple[np.ndarray, np.ndarray]:
-        """``(distances, indices)`` of each row's ``k`` nearest rows, itself first, in the
-        order scikit-learn's ``kneighbors`` returns them."""
+    @property
+    def n_rows(self) -> int:
+        return len(self.indices)
+
+    def of(self, rows: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """``(distances, indices)`` of the ``k`` nearest rows of each of ``rows``, itself
+        first, in the order scikit-learn's ``kneighbors`` returns them."""
         if k > self.indices.shape[1]:
             raise ValueError(f"The graph holds {self.indices.shape[1]} neighbours per row; "
                              f"{k} were asked for.")
-        return self.distances[:, :k], self.indices[:, :k]
+        return self.distances[rows, :k], self.indices[rows, :k]
+
+
+class NeighbourSearch(_Neighbours):
+    """Exact nearest rows of the rows asked about, each row searched once, when first asked.
+
+    Parameters
+    ----------
+    space : ndarray of shape (n_rows, n_dims)
+    k : int
+        Neighbours kept per row, itself included; clipped to the number of rows.
+    seed : int
+        Orders the rows :meth:`sample` draws.
+    """
+
+    exact = True
+
+    def __init__(self, space: np.ndarray, *, k: int = GRAPH_NEIGHBOURS, seed: int = 0):
+        self.space = np.ascontiguousarray(space, dtype=np.float32)
+        self.n_rows, self.seed = len(self.space), seed
+        self.k = min(check_int(k, name="k", owner="NeighbourSearch", low=1), self.n_rows)
+        self._index = NearestNeighbors(n_neighbors=self.k).fit(self.space)
+        self._indices = np.zeros((self.n_rows, self.k), dtype=np.int64)
+        self._distances = np.zeros((self.n_rows, self.k), dtype=np.float32)
+        self._known = np.zeros(self.n_rows, dtype=bool)
+
+    @property
+    def searched(self) -> int:
+        """Rows searched so far."""
+        return int(self._known.sum())
+
+    def of(self, rows: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """``(distances, indices)`` of the ``k`` nearest rows of each of ``rows``, itself
+        first; rows not asked about before are searched now."""
+        if k > self.k:
+            raise ValueError(f"The search keeps {self.k} neighbours per row; {k} were asked "
+                             f"for.")
+        rows = np.asarray(rows, dtype=np.int64)
+        new = np.unique(rows[~self._known[rows]])
+        if new.size:
+            distances, indices = self._index.kneighbors(self.space[new])
+            self._indices[new], self._distances[new] = _self_first(new, indices, distances)
+            self._known[new] = True
+        return self._distances[rows, :k], self._indices[rows, :k]
+
+
+def neighbours_of(space: np.ndarray, *, seed: int = 0) -> NeighbourSearch | NeighbourGraph:
+    """The neighbours an analysis shares: searched on demand up to ``EXACT_ROWS`` rows, else
+    the approximate graph of every row."""
+    if len(space) <= EXACT_ROWS:
+        return NeighbourSearch(space, seed=seed)
+    return neighbour_graph(space, seed=seed, exact=False)
 
 
 def neighbour_graph(space: np.ndarray, *, k: int = GRAPH_NEIGHBOURS, seed: int = 0,
-                    exact: bool | None = None) -> NeighbourGraph:
-    """The ``k``-nearest-neighbour graph of the rows of ``space`` (Euclidean).
+                    exact: bool = True) -> NeighbourGraph:
+    """The ``k``-nearest-neighbour graph of every row of ``space`` (Euclidean).
 
     Parameters
     ----------
@@ -72,30 +172,39 @@ def neighbour_graph(space: np.ndarray, *, k: int = GRAPH_NEIGHBOURS, seed: int =
     k : int
         Neighbours per row, the row itself included; clipped to the number of rows.
     seed : int
-        Seeds the approximate search, so the same inputs give the same graph.
-    exact : bool, optional
-        Force the exact (True) or approximate (False) search; default: exact up to
-        ``EXACT_ROWS`` rows.
+        Seeds the approximate search, so the same inputs give the same graph, and orders
+        the rows the graph samples (:meth:`NeighbourGraph.sample`).
+    exact : bool, default True
+        The exact search (a pass over all rows per row), or pynndescent's approximate one.
     """
     space = np.ascontiguousarray(space, dtype=np.float32)
     k = min(check_int(k, name="k", owner="neighbour_graph", low=1), len(space))
-    exact = len(space) <= EXACT_ROWS if exact is None else exact
     if exact or k >= len(space):
         distances, indices = NearestNeighbors(n_neighbors=k).fit(space).kneighbors(space)
-        return NeighbourGraph(*_self_first(indices, distances), exact=True)
+        return NeighbourGraph(*_self_first(np.arange(len(space)), indices, distances),
+                              exact=True, seed=seed)
+    indices, distances = descent_index(space, k=k, seed=seed).neighbor_graph
+    return NeighbourGraph(*_self_first(np.arange(len(space)), indices[:, :k], distances[:, :k]),
+                          exact=False, seed=seed)
+
+
+def descent_index(space: np.ndarray, *, k: int, seed: int):
+    """pynndescent's seeded index of the rows of ``space`` (float32, one thread), keeping at
+    least ``DESCENT_NEIGHBOURS`` neighbours per row while it searches; its
+    ``neighbor_graph`` is the rows' approximate graph, and ``query`` finds new rows'
+    neighbours among them."""
     from pynndescent import NNDescent
 
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="n_jobs value", category=UserWarning)
-        index = NNDescent(space, n_neighbors=max(k, min(DESCENT_NEIGHBOURS, len(space) - 1)),
-                          random_state=seed, low_memory=True, compressed=False,
-                          n_jobs=DESCENT_THREADS)
-    indices, distances = index.neighbor_graph
-    return NeighbourGraph(*_self_first(indices[:, :k], distances[:, :k]), exact=False)
+        return NNDescent(space, n_neighbors=max(k, min(DESCENT_NEIGHBOURS, len(space) - 1)),
+                         random_state=seed, low_memory=True, compressed=False,
+                         n_jobs=DESCENT_THREADS)
 
 
-def _self_first(indices: np.ndarray, distances: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Put each row itself in column 0, at distance 0.
+def _self_first(rows: np.ndarray, indices: np.ndarray, distances: np.ndarray
+                ) -> tuple[np.ndarray, np.ndarray]:
+    """Put each of ``rows`` itself in column 0 of its neighbours, at distance 0.
 
     Every reader takes column 0 as the row and the rest as its neighbours; with duplicate
     rows (distance 0) a search may list a twin first, or leave the row out, which would hide
@@ -103,9 +212,10 @@ def _self_first(indices: np.ndarray, distances: np.ndarray) -> tuple[np.ndarray,
     """
     indices = np.array(indices, dtype=np.int64)
     distances = np.array(distances, dtype=np.float32)
-    for row in np.flatnonzero(indices[:, 0] != np.arange(len(indices))):  # duplicates only
-        others = indices[row] != row
+    for at in np.flatnonzero(indices[:, 0] != rows):  # duplicates only
+        row = rows[at]
+        others = indices[at] != row
         width = indices.shape[1]
-        indices[row] = np.concatenate([[row], indices[row][others]])[:width]
-        distances[row] = np.concatenate([[0.0], distances[row][others]])[:width]
+        indices[at] = np.concatenate([[row], indices[at][others]])[:width]
+        distances[at] = np.concatenate([[0.0], distances[at][others]])[:width]
     return indices, distances

@@ -30,10 +30,9 @@ from sklearn.neighbors import NearestNeighbors
 from .data import Schema
 from .embed import input_space
 from .errors import ParameterError, check_choice, check_int
-from .diagnose import (CURVE_FOLDS, Diagnosis, diagnose_coverage_gap, diagnose_region,
-                       nearest_neighbours)
+from .diagnose import CURVE_FOLDS, Diagnosis, diagnose_coverage_gap, diagnose_region
 from .frozen import FrozenRegion, still_weak
-from .neighbours import NeighbourGraph
+from .neighbours import NeighbourGraph, NeighbourSearch, neighbours_of
 from .pool import COVERS, PoolPlacement, PoolScorer, covered_columns
 from .types import DataMap, Predictions, Region
 
@@ -293,13 +292,13 @@ def suggest_regions(regions: list[Region], frame: pd.DataFrame, schema: Schema,
                     budget: int | None = None, strategy: str = "targeted", seed: int = 0,
                     available: np.ndarray | None = None, frozen: list[FrozenRegion] = (),
                     known: dict[int, Diagnosis] | None = None,
-                    graph: NeighbourGraph | None = None,
+                    graph: NeighbourSearch | NeighbourGraph | None = None,
                     progress: Callable[[float], None] | None = None) -> tuple[dict[int, Diagnosis], pd.DataFrame | None, PoolPlacement | None]:
     """Diagnose every region and, with a pool, choose ``budget`` rows (default 100) to label.
 
     The regions are read, never changed; :func:`diagnosed` gives them their diagnosis.
 
-    ``graph`` is the analysis' shared neighbour graph of the input space (built when missing);
+    ``graph`` holds the analysis' shared neighbours of the input space (made when missing);
     ``progress(fraction)``, if given, hears as each region is diagnosed.
     ``known`` holds diagnoses already made for these regions on this data (``Analysis.
     diagnoses``); they are reused, since a learning curve costs nine model fits.
@@ -310,7 +309,7 @@ def suggest_regions(regions: list[Region], frame: pd.DataFrame, schema: Schema,
     """
     curve_seeds, scorer_seed, select_seed, frozen_seed = _child_seeds(seed, len(regions))
     features = input_space(data_map)
-    neighbours = nearest_neighbours(features, graph, seed=seed)
+    neighbours = neighbours_of(features, seed=seed) if graph is None else graph
     diagnoses = {}
     for index, region in enumerate(regions):
         if progress is not None:

@@ -48,6 +48,9 @@ class DataMap:
     """The fitted ``embed.ModelSpace``: places pool rows in the same space."""
     fitted_rows: np.ndarray | None = None
     """The rows UMAP was fitted on (None: all); new rows are placed against these alone."""
+    input_width: int | None = None
+    """Columns of ``model_space`` that encode the inputs (the rest are the prediction block);
+    None: read from the fitted ``encoder``, or (a hand-built map) all columns."""
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ import pytest
 from sklearn.neighbors import KNeighborsClassifier
 
 import explorer
-from explorer.embed import ISLAND_GAP, UmapMap, pack_islands, place_points
+from explorer.embed import ISLAND_GAP, PointPlacer, UmapMap, pack_islands, place_points
 from explorer.errors import DataError, ParameterError
 
 
@@ -53,6 +53,20 @@ def test_place_points_is_a_weighted_mean_of_neighbours():
     coords = np.array([[0.0, 0.0], [2.0, 2.0], [50.0, 50.0]])
     placed = place_points(reference, coords, np.array([[0.0], [1.0]]), k=2)
     assert np.allclose(placed, [[0.0, 0.0], [2.0, 2.0]], atol=1e-3)
+
+
+@pytest.mark.slow
+def test_approximate_placement_agrees_with_the_exact_and_is_seeded():
+    X, labels = blobs(3000, seed=1)
+    reference, new = X[:1500], X[1500:]
+    coords = np.column_stack([labels[:1500], -labels[:1500]]).astype(np.float32) * 10 \
+        + reference[:, :2]  # a layout where each blob has its own place
+    exact = PointPlacer().fit(reference, coords).transform(new)
+    approximate = PointPlacer(approximate=True, random_state=4).fit(reference, coords)
+    placed = approximate.transform(new)
+    assert np.median(np.linalg.norm(placed - exact, axis=1)) < 0.01
+    assert np.array_equal(placed, PointPlacer(approximate=True, random_state=4).fit(
+        reference, coords).transform(new))  # one thread, seeded: the same placement
 
 
 def test_tiny_and_bad_inputs_get_clear_errors():
