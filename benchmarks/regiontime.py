@@ -20,19 +20,16 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import subprocess
 import sys
-import tarfile
 import tempfile
 import time
-from io import BytesIO
 from pathlib import Path
 
 import numpy as np
 
+from . import ROOT, code_at, run_with
+
 RESULTS = Path(__file__).resolve().parent / "results"
-ROOT = Path(__file__).resolve().parent.parent
 PRE_ISSUE = "7bea2c6"
 """The commit before issue 10's first region finder (balls of input space)."""
 
@@ -97,15 +94,6 @@ def time_search(folder: str, seed: str) -> str:
                        "search_cpu": time.process_time() - started[1], "graph_cpu": graph[1]})
 
 
-def _earlier_code(revision: str, folder: Path) -> Path:
-    """``explorer/`` as it was at ``revision``, unpacked under ``folder``."""
-    archive = subprocess.run(["git", "-C", str(ROOT), "archive", revision, "explorer"],
-                             check=True, stdout=subprocess.PIPE).stdout
-    with tarfile.open(fileobj=BytesIO(archive)) as tar:
-        tar.extractall(folder, filter="data")
-    return folder
-
-
 def main(argv: list[str], *, quick: bool = False) -> str:
     parser = argparse.ArgumentParser(prog="python -m benchmarks regiontime",
                                      description=__doc__.split("\n\n")[0])
@@ -119,16 +107,14 @@ def main(argv: list[str], *, quick: bool = False) -> str:
     with tempfile.TemporaryDirectory() as temporary:
         folder = Path(temporary)
         write_inputs(folder, args.table, args.rows, args.seed)
-        earlier = _earlier_code(args.against, folder / "earlier")
-        command = [sys.executable, "-c", "import sys; from benchmarks.regiontime import "
-                   "time_search; print(time_search(*sys.argv[1:]))", str(folder), str(args.seed)]
+        earlier = code_at(args.against, folder / "earlier")
+        statement = ("import sys; from benchmarks.regiontime import time_search; "
+                     "print(time_search(*sys.argv[1:]))")
         runs: dict[str, list[dict]] = {"this": [], "earlier": []}
         for _ in range(args.repeats):
             for name, path in (("this", ROOT), ("earlier", earlier)):
-                done = subprocess.run(command, stdout=subprocess.PIPE, text=True, check=True,
-                                      cwd=folder, env={**os.environ,
-                                                     "PYTHONPATH": f"{path}:{ROOT}"})
-                runs[name].append(json.loads(done.stdout.strip().splitlines()[-1]))
+                runs[name].append(json.loads(run_with(path, statement, str(folder),
+                                                      str(args.seed))))
                 print(f"{name}: {runs[name][-1]}", file=sys.stderr, flush=True)
     def median(name: str, parts: tuple[str, ...]) -> float:
         return float(np.median([sum(run[part] for part in parts) for run in runs[name]]))
