@@ -25,10 +25,16 @@ __all__ = ["map_figure", "drawn_rows", "region_error_figure", "group_share_figur
            "group_error_figure", "group_representation_figure"]
 
 MAX_CATEGORIES = 20
+"""A categorical colouring shows this many most frequent values; the rest become 'other'."""
 HOVER_TEXT_CHARACTERS = 240
 """A text in a hover label is cut here: about four lines, enough to recognise it."""
 HOVER_LINE_WIDTH = 60
-"""A categorical colouring shows this many most frequent values; the rest become 'other'."""
+"""Characters per line of a hover label's text: a label stays narrower than the map."""
+LABEL_GAP = 0.06
+"""Region labels whose points lie closer than this share of the map's extent would cover
+each other: the later one is moved aside on a short arrow."""
+LABEL_OFFSETS = ((0, -34), (36, -22), (-36, -22), (36, 22), (-36, 22), (0, 34))
+"""Where a moved label goes, in pixels from its point, tried in turn (then again, farther)."""
 
 _GREY = "#c4c9d0"
 _FADED = "rgba(196,201,208,0.35)"
@@ -240,19 +246,30 @@ def _hover_texts(texts: np.ndarray) -> np.ndarray:
 
 
 def _draw_regions(fig: go.Figure, analysis, selected_region: int | None) -> None:
-    """Label every region (or the selected one alone) with its id at its members' median;
-    outline the selected one."""
+    """Label every region (or the selected one alone) with its id at its most central
+    member, a point of the region even when its rows lie on two islands (where their median
+    would fall in the empty space between); a label that would cover an earlier one moves
+    aside on an arrow. Outline the selected one."""
     coords = np.asarray(analysis.map.coords)
+    extent = float(np.ptp(coords, axis=0).max()) if len(coords) else 1.0
+    placed: list[np.ndarray] = []
     for region in analysis.regions:
         if selected_region is not None and region.id != selected_region:
             continue  # a region shown alone: the other labels would point at grey rows
         members = coords[np.asarray(region.rows, dtype=int)]
         if len(members) == 0:
             continue
-        cx, cy = np.median(members, axis=0)
+        point = members[np.argmin(np.linalg.norm(members - np.median(members, axis=0), axis=1))]
+        crowded = sum(np.linalg.norm(point - other) < LABEL_GAP * extent for other in placed)
+        placed.append(point)
+        ax, ay = (0, 0)
+        if crowded:
+            ax, ay = LABEL_OFFSETS[(crowded - 1) % len(LABEL_OFFSETS)]
+            ax, ay = np.multiply((ax, ay), 1 + (crowded - 1) // len(LABEL_OFFSETS))
         selected = region.id == selected_region
-        fig.add_annotation(x=cx, y=cy, text=f"<b>R{region.id}</b>", showarrow=False,
-                           font=dict(size=15 if selected else 12, color="#111"),
+        fig.add_annotation(x=point[0], y=point[1], text=f"<b>R{region.id}</b>",
+                           showarrow=bool(crowded), ax=int(ax), ay=int(ay), arrowcolor="#333",
+                           arrowwidth=1, font=dict(size=15 if selected else 12, color="#111"),
                            bgcolor="rgba(255,255,255,0.75)", bordercolor="#333",
                            borderwidth=2 if selected else 1)
         if selected:

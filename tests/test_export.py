@@ -251,3 +251,19 @@ def test_region_and_group_figures(tiny_analysis, empty_analysis):
         .startswith("No region")
     shares = charts.group_share_figure(tiny_analysis.regions[0])
     assert [list(t.x) for t in shares.data] == [[0.8], [0.3]]
+
+
+def test_region_labels_sit_on_a_member_and_never_cover_each_other(tiny_analysis):
+    # two regions on the same rows, which lie on two islands far apart: each label sits on
+    # one of the rows, not in the empty middle, and the second moves aside on an arrow
+    coords = np.asarray(tiny_analysis.map.coords, dtype=float).copy()
+    coords[:15] += [100.0, 0.0]
+    twin = replace(tiny_analysis.regions[0], id=5)
+    analysis = replace(tiny_analysis, map=replace(tiny_analysis.map, coords=coords),
+                       regions=[tiny_analysis.regions[0], twin])
+    first, second = charts.map_figure(analysis).layout.annotations
+    members = coords[np.asarray(twin.rows, dtype=int)]
+    for label in (first, second):
+        assert np.isclose(members, [label.x, label.y]).all(axis=1).any()
+    assert not first.showarrow and second.showarrow
+    assert (second.ax, second.ay) != (0, 0)
