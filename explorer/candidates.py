@@ -13,7 +13,8 @@ import numpy as np
 
 from .rules import RuleFeatures
 
-__all__ = ["Candidate", "SearchContext", "continuous_columns", "discovery_evidence"]
+__all__ = ["Candidate", "SearchContext", "continuous_columns", "discovery_evidence",
+           "seeded_sample"]
 
 
 @dataclass(frozen=True)
@@ -55,3 +56,12 @@ def continuous_columns(space: np.ndarray, discovery: np.ndarray) -> list[int]:
     """Columns of ``space`` with more than 10 distinct values among the first 200 discovery
     rows: numbers a line or an ellipsoid can bend through, not one-hot indicators."""
     return [j for j in range(space.shape[1]) if len(np.unique(space[discovery, j][:200])) > 10]
+
+
+def seeded_sample(rows: np.ndarray, size: int, seed: int) -> np.ndarray:
+    """At most ``size`` of ``rows``, drawn uniformly by ``seed`` and sorted: a finder's cost
+    stays bounded on a large table, and the same seed reads the same rows."""
+    rows = np.asarray(rows)
+    if rows.size <= size:
+        return rows
+    return np.sort(np.random.default_rng(seed).choice(rows, size, replace=False))

@@ -46,7 +46,8 @@ from scipy.spatial import KDTree
 from scipy.sparse.csgraph import connected_components
 from scipy.special import expit, logit
 
-from .candidates import Candidate, SearchContext, continuous_columns, discovery_evidence
+from .candidates import (Candidate, SearchContext, continuous_columns, discovery_evidence,
+                         seeded_sample)
 from .stats import binomial_tail
 
 __all__ = ["ellipsoid_candidates", "error_clustering", "fitted_ellipsoid", "mahalanobis"]
@@ -92,9 +93,7 @@ def ellipsoid_candidates(context: SearchContext) -> list[Candidate]:
         return []
     scaled = space[:, columns]
     scaled = (scaled - scaled.mean(axis=0)) / (scaled.std(axis=0) + 1e-9)
-    rows = np.flatnonzero(context.discovery)
-    if rows.size > SAMPLE:
-        rows = np.sort(np.random.default_rng(context.seed).choice(rows, SAMPLE, replace=False))
+    rows = seeded_sample(np.flatnonzero(context.discovery), SAMPLE, context.seed)
     errors = context.discovery_errors[rows]
     if rows.size < 4 * NEIGHBOURS or errors.sum() < 2:
         return []

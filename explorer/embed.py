@@ -333,10 +333,9 @@ def input_space(data_map: DataMap) -> np.ndarray:
     """
     width = data_map.input_width
     if width is None:
-        encoder = getattr(data_map.encoder, "encoder_", None)
-        if encoder is None:
+        if getattr(data_map.encoder, "encoder_", None) is None:
             return data_map.model_space
-        width = max(part.stop for part in encoder.output_indices_.values())
+        width = _input_width(data_map.encoder)
     return data_map.model_space[:, :width] if width else data_map.model_space
 
 

@@ -13,7 +13,7 @@ import numpy as np
 from sklearn.cluster import HDBSCAN
 from sklearn.neighbors import NearestNeighbors
 
-from .candidates import Candidate, SearchContext
+from .candidates import Candidate, SearchContext, seeded_sample
 from .stats import binomial_tail
 
 __all__ = ["cluster_candidates", "map_candidates", "neighbourhood_candidates"]
@@ -97,10 +97,7 @@ def cluster_candidates(context: SearchContext) -> list[Candidate]:
     0.75, better on 40 blobs and worse on 12 (sign test p = 1e-4); other shapes unchanged.
     """
     n_rows = len(context.model_space)
-    rows = np.arange(n_rows)
-    if rows.size > CLUSTER_SAMPLE:
-        rows = np.sort(np.random.default_rng(context.seed).choice(rows, CLUSTER_SAMPLE,
-                                                                  replace=False))
+    rows = seeded_sample(np.arange(n_rows), CLUSTER_SAMPLE, context.seed)
     min_cluster = max(2 * CLUSTER_MIN_SAMPLES, int(context.min_size * rows.size / n_rows))
     if rows.size < 4 * min_cluster:
         return []
@@ -164,10 +161,8 @@ def neighbourhood_candidates(context: SearchContext) -> list[Candidate]:
     cluster in eight columns, a cluster of an embedding), which no axis cut or half-space
     follows; membership depends on where a row is, never on its own error.
     """
-    discovery_rows = np.flatnonzero(context.discovery)
-    if discovery_rows.size > NEIGHBOURHOOD_SAMPLE:
-        discovery_rows = np.sort(np.random.default_rng(context.seed).choice(
-            discovery_rows, NEIGHBOURHOOD_SAMPLE, replace=False))
+    discovery_rows = seeded_sample(np.flatnonzero(context.discovery), NEIGHBOURHOOD_SAMPLE,
+                                   context.seed)
     sizes = [k for k in NEIGHBOURHOOD_SIZES if k < discovery_rows.size // 4]
     if not sizes:
         return []

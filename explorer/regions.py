@@ -39,11 +39,12 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.neighbors import NearestNeighbors
 from sklearn.tree import DecisionTreeClassifier
 
-from .candidates import Candidate, SearchContext, continuous_columns, discovery_evidence
+from .candidates import (Candidate, SearchContext, continuous_columns, discovery_evidence,
+                         seeded_sample)
 from .ellipsoids import ellipsoid_candidates
 from .embed import input_space
 from .errors import check_fraction, check_int
-from .neighbours import NeighbourGraph, NeighbourSearch, neighbours_of
+from .neighbours import SAMPLE_ROWS, NeighbourGraph, NeighbourSearch, neighbours_of
 from .places import cluster_candidates, map_candidates, neighbourhood_candidates
 from .rules import CATEGORY_SEPARATOR, RuleFeatures, node_members, node_rules
 from .stats import binomial_tail, jaccard, wilson_interval
@@ -151,10 +152,7 @@ def direction_candidates(context: SearchContext) -> list[Candidate]:
     scaled = (space - space.mean(axis=0)) / (space.std(axis=0) + 1e-9)
     model = LogisticRegression(C=0.05, l1_ratio=1.0, solver="saga", class_weight="balanced",
                                max_iter=2000, random_state=context.seed)
-    rows = np.flatnonzero(context.discovery)
-    if rows.size > DIRECTION_SAMPLE:
-        rows = np.sort(np.random.default_rng(context.seed).choice(rows, DIRECTION_SAMPLE,
-                                                                  replace=False))
+    rows = seeded_sample(np.flatnonzero(context.discovery), DIRECTION_SAMPLE, context.seed)
     with warnings.catch_warnings():  # a direction short of convergence still ranks rows,
         warnings.simplefilter("ignore", ConvergenceWarning)  # and its tails are tested
         model.fit(scaled[rows], context.discovery_errors[rows])
@@ -246,7 +244,7 @@ def neighbour_compactness(members: np.ndarray, model_space: np.ndarray, seed: in
     1 for one tight place, near the region's share of rows for members spread at random.
     The search reads it off its neighbour graph (:func:`graph_compactness`); the app reads
     the 2-D map this way."""
-    rows = _sampled_members(members, seed)
+    rows = seeded_sample(np.flatnonzero(members), SAMPLE_ROWS, seed)
     k = min(COMPACT_NEIGHBOURS + 1, len(model_space))
     neighbours = NearestNeighbors(n_neighbors=k).fit(model_space).kneighbors(
         model_space[rows], return_distance=False)
@@ -259,13 +257,6 @@ def graph_compactness(members: np.ndarray, graph: NeighbourSearch | NeighbourGra
     rows = graph.sample(np.flatnonzero(members))
     _, neighbours = graph.of(rows, min(COMPACT_NEIGHBOURS + 1, graph.n_rows))
     return float(members[neighbours[:, 1:]].mean())
-
-
-def _sampled_members(members: np.ndarray, seed: int) -> np.ndarray:
-    rows = np.flatnonzero(members)
-    if rows.size > 2000:  # a seeded sample estimates the mean well and bounds the cost
-        rows = np.random.default_rng(seed).choice(rows, 2000, replace=False)
-    return rows
 
 
 def find_regions(data_map: DataMap, is_error: np.ndarray, rule_features: RuleFeatures, *,
