@@ -36,7 +36,11 @@ import numpy as np
 import pandas as pd
 
 RESULTS = Path(__file__).resolve().parent / "results"
-STAGES = ("load", "predict", "map", "neighbours", "regions", "describe", "suggest")
+STAGES = ("load", "predict", "map", "neighbours", "regions", "search wait", "describe",
+          "suggest")
+"""``neighbours`` and ``regions`` are the search's own seconds, in a second process beside the
+map from ``beside.BESIDE_ROWS`` rows; ``search wait`` is what the analysis waited for it after
+the map (in line: all of it)."""
 NUMERIC, CATEGORICAL = 24, 6
 BASE_ERROR, SLICE_ERROR = 0.1, 0.5
 """Flip rates outside and inside the planted slice (``c0 = a and n0 > 1``, about 3% of
@@ -59,7 +63,10 @@ def make_table(n_rows: int, seed: int) -> tuple[pd.DataFrame, np.ndarray]:
 
 
 def _peak_gib() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20  # KiB on Linux
+    """This process' peak memory plus its largest child's (the search beside the map): an
+    upper bound of the two at once."""
+    return sum(resource.getrusage(who).ru_maxrss for who in
+               (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)) / 2**20  # KiB on Linux
 
 
 def _compile(seed: int) -> float:

@@ -22,6 +22,7 @@ import os
 import sys
 import tempfile
 import warnings
+from dataclasses import dataclass
 from importlib.metadata import version
 from pathlib import Path
 
@@ -44,9 +45,10 @@ from .files import replace_atomically
 from .neighbours import EXACT_ROWS, descent_index
 from .types import DataMap, Predictions
 
-__all__ = ["ModelSpace", "UmapMap", "PointPlacer", "build_map", "default_cache_dir",
-           "input_space", "model_space_only", "pack_islands", "place_points", "read_vectors",
-           "with_vector_columns", "VECTOR_COLUMN_PREFIX", "sample_rows"]
+__all__ = ["EncodedRows", "ModelSpace", "UmapMap", "PointPlacer", "build_map",
+           "default_cache_dir", "encode_rows", "fit_map", "input_space", "model_space_only",
+           "pack_islands", "place_points", "read_vectors", "with_vector_columns",
+           "VECTOR_COLUMN_PREFIX", "sample_rows"]
 
 MAP_VERSION = 4
 """Part of every cache key: bumped when the same inputs would give a different map (2: islands
@@ -597,10 +599,30 @@ def _umap_fit(X: np.ndarray, *, n_neighbors: int, min_dist: float, seed: int) ->
         return reducer.fit_transform(X).astype(np.float32)
 
 
-def build_map(frame: pd.DataFrame, schema: Schema, predictions: Predictions, *, seed: int,
-              cache_dir=None, sample_size: int = 20000, progress=None,
-              columns: dict[str, str] | None = None) -> DataMap:
-    """Encode the rows, then fit their 2-D map; or read both back from the cache.
+@dataclass(frozen=True)
+class EncodedRows:
+    """The rows in the model's space, and where their map is cached: what the map stage has
+    before its UMAP fit, so the region search (which reads no map) can start beside the fit.
+    ``coords`` is the cached map (None: not fitted yet)."""
+
+    model_space: np.ndarray
+    input_width: int
+    coords: np.ndarray | None
+    encoder: object
+    params: dict
+    cache_path: Path
+
+    @property
+    def inputs(self) -> np.ndarray:
+        """The rows as the model's inputs alone (:func:`input_space` of the map to come)."""
+        return self.model_space[:, :self.input_width] if self.input_width \
+            else self.model_space
+
+
+def encode_rows(frame: pd.DataFrame, schema: Schema, predictions: Predictions, *, seed: int,
+                cache_dir=None, sample_size: int = 20000,
+                columns: dict[str, str] | None = None) -> EncodedRows:
+    """Encode the rows into the model's space, or read them (and their map) from the cache.
 
     The cache key is a hash of the columns the map reads (``columns``: the table's
     :func:`~explorer.cache.column_digests`, computed here when not given), the schema, the
@@ -614,27 +636,47 @@ def build_map(frame: pd.DataFrame, schema: Schema, predictions: Predictions, *, 
     key = digest([columns[name] for name in used], repr(schema), predictions.predicted,
                  predictions.probabilities if predictions.probabilities is not None else [],
                  params, MAP_VERSION, version("umap-learn"), version("scikit-learn"))
-    folder = (Path(cache_dir) if cache_dir is not None else default_cache_dir()) / "maps"
+    path = (Path(cache_dir) if cache_dir is not None else default_cache_dir()) / "maps" / key
     space = ModelSpace(schema.numeric, schema.categorical, schema.embedding)
-    coords = _load_from_cache(folder / f"{key}.npy")
-    matrix = _load_from_cache(folder / f"{key}.space.npy")
-    width = _load_from_cache(folder / f"{key}.width.npy")
+    coords = _load_from_cache(path.with_suffix(".npy"))
+    matrix = _load_from_cache(path.with_suffix(".space.npy"))
+    width = _load_from_cache(path.with_suffix(".width.npy"))
     if coords is not None and matrix is not None and width is not None:
-        fitted = sample_rows(len(matrix), sample_size, np.random.default_rng(seed))
-        return DataMap(coords=coords, model_space=matrix, n_fitted=len(fitted),
-                       from_cache=True, params=params,
-                       encoder=DeferredModelSpace(space, frame, used), fitted_rows=fitted,
-                       input_width=int(width))
+        return EncodedRows(matrix, int(width), coords, DeferredModelSpace(space, frame, used),
+                           params, path)
     matrix = ModelSpace.with_predictions(space.fit_transform(frame[used]), predictions)
-    mapper = UmapMap(n_neighbors=15, min_dist=0.1, sample_size=sample_size, random_state=seed)
-    coords = mapper.fit_transform(matrix, progress=progress)
-    width = _input_width(space)
-    for suffix, array in ((".npy", coords), (".space.npy", matrix),
-                          (".width.npy", np.array(width))):
-        _save_to_cache(folder / f"{key}{suffix}", array)
-    return DataMap(coords=coords, model_space=matrix, n_fitted=len(mapper.fitted_rows_),
-                   from_cache=False, params=params, encoder=space,
-                   fitted_rows=mapper.fitted_rows_, input_width=width)
+    return EncodedRows(matrix, _input_width(space), None, space, params, path)
+
+
+def fit_map(encoded: EncodedRows, *, progress=None) -> DataMap:
+    """The encoded rows' 2-D map: read back when cached, else fitted and cached."""
+    params = encoded.params
+    if encoded.coords is not None:
+        fitted = sample_rows(len(encoded.model_space), params["sample_size"],
+                             np.random.default_rng(params["seed"]))
+        return DataMap(coords=encoded.coords, model_space=encoded.model_space,
+                       n_fitted=len(fitted), from_cache=True, params=params,
+                       encoder=encoded.encoder, fitted_rows=fitted,
+                       input_width=encoded.input_width)
+    mapper = UmapMap(n_neighbors=params["n_neighbors"], min_dist=params["min_dist"],
+                     sample_size=params["sample_size"], random_state=params["seed"])
+    coords = mapper.fit_transform(encoded.model_space, progress=progress)
+    for suffix, array in ((".npy", coords), (".space.npy", encoded.model_space),
+                          (".width.npy", np.array(encoded.input_width))):
+        _save_to_cache(encoded.cache_path.with_suffix(suffix), array)
+    return DataMap(coords=coords, model_space=encoded.model_space,
+                   n_fitted=len(mapper.fitted_rows_), from_cache=False, params=params,
+                   encoder=encoded.encoder, fitted_rows=mapper.fitted_rows_,
+                   input_width=encoded.input_width)
+
+
+def build_map(frame: pd.DataFrame, schema: Schema, predictions: Predictions, *, seed: int,
+              cache_dir=None, sample_size: int = 20000, progress=None,
+              columns: dict[str, str] | None = None) -> DataMap:
+    """Encode the rows, then fit their 2-D map; or read both back from the cache
+    (:func:`encode_rows`, then :func:`fit_map`)."""
+    return fit_map(encode_rows(frame, schema, predictions, seed=seed, cache_dir=cache_dir,
+                               sample_size=sample_size, columns=columns), progress=progress)
 
 
 def _load_from_cache(path: Path) -> np.ndarray | None:

@@ -153,6 +153,23 @@ class NeighbourSearch(_Neighbours):
             self._known[new] = True
         return self._distances[rows, :k], self._indices[rows, :k]
 
+    def found(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The rows searched so far, with their neighbours' ``(indices, distances)``: what a
+        search of the same space in another process hands back (:meth:`take`)."""
+        rows = np.flatnonzero(self._known)
+        return rows, self._indices[rows], self._distances[rows]
+
+    def take(self, rows: np.ndarray, indices: np.ndarray, distances: np.ndarray
+             ) -> "NeighbourSearch":
+        """Take rows another search of the same space found (:meth:`found`), so they are
+        not searched again here."""
+        if indices.shape[1:] != (self.k,):
+            raise ValueError(f"Neighbours found with k = {indices.shape[1:]} cannot join a "
+                             f"search that keeps {self.k}.")
+        self._indices[rows], self._distances[rows] = indices, distances
+        self._known[rows] = True
+        return self
+
 
 def neighbours_of(space: np.ndarray, *, seed: int = 0) -> NeighbourSearch | NeighbourGraph:
     """The neighbours an analysis shares: searched on demand up to ``EXACT_ROWS`` rows, else
@@ -193,6 +210,9 @@ def descent_index(space: np.ndarray, *, k: int, seed: int):
     least ``DESCENT_NEIGHBOURS`` neighbours per row while it searches; its
     ``neighbor_graph`` is the rows' approximate graph, and ``query`` finds new rows'
     neighbours among them."""
+    from .embed import _import_umap
+
+    _import_umap()  # pynndescent caches its numba code where umap-learn does: set it up first
     from pynndescent import NNDescent
 
     with warnings.catch_warnings():

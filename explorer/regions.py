@@ -51,8 +51,7 @@ from .stats import binomial_tail, jaccard, wilson_interval
 from .types import DataMap, Region
 
 __all__ = ["Candidate", "SearchContext", "RegionSearch", "FINDERS", "OPTIONAL_FINDERS",
-           "find_regions",
-           "default_min_region_size", "neighbour_compactness"]
+           "find_regions", "reads_map", "default_min_region_size", "neighbour_compactness"]
 
 MIN_LIFT = 1.25
 """A region must err at least this many times the baseline rate, in discovery and held out."""
@@ -207,6 +206,12 @@ The map is fitted with the predicted label, so its islands split by prediction: 
 data its clusters were fragments of the planted regions, and on uniform-noise errors they
 gave a false region in 7 of 20 seeds (an island of rows predicted 0 where the features say
 1, which errs more because a flip is the likeliest way to get there)."""
+
+
+def reads_map(finders: dict[str, Finder]) -> bool:
+    """Whether any of ``finders`` reads the 2-D map (only the map finder does), so the
+    search must wait for the map."""
+    return any(finder is map_candidates for finder in finders.values())
 
 
 def _select_candidates(candidates: list[Candidate], context: SearchContext) -> list[Candidate]:

@@ -75,3 +75,15 @@ def test_samples_are_seeded_uniform_and_shared_between_overlapping_row_sets():
     assert np.array_equal(search.sample(first, 500), a)  # seeded
     assert not np.array_equal(NeighbourSearch(search.space, seed=2).sample(first, 500), a)
     assert np.array_equal(search.sample(np.arange(30), 500), np.arange(30))  # all, if few
+
+
+def test_rows_one_search_found_are_taken_by_another_and_not_searched_again():
+    space = clusters(300, seed=4)
+    first, second = NeighbourSearch(space, seed=1), NeighbourSearch(space, seed=1)
+    first.of(np.array([3, 50, 51]), 16)
+    second.take(*first.found())
+    assert second.searched == 3
+    assert np.array_equal(second.of(np.array([50, 3]), 16)[1], first.of(np.array([50, 3]), 16)[1])
+    assert second.searched == 3  # answered from what was taken
+    with pytest.raises(ValueError, match="keeps 16"):
+        second.take(np.array([0]), np.zeros((1, 5), np.int64), np.zeros((1, 5), np.float32))
