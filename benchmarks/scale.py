@@ -6,7 +6,8 @@ error), then
 
 - ``compile``: numba's one-off compilation in that process (a small bare UMAP fit and
   transform, and a small approximate neighbour graph), shown apart from everything else;
-- ``analyze`` on a fresh cache, its stages' seconds and the process' peak memory;
+- ``analyze`` on a fresh cache, its stages' seconds and the peak memory of the process
+  and its children together (:class:`TreeMemory`);
 - the same ``analyze`` again on the now warm cache: its share of the first run;
 - the *floor*: umap-learn as it comes, ``umap.UMAP(random_state=seed)`` fitted on the same
   sample of the same model-space matrix the map was fitted on, then ``transform`` of the
@@ -24,10 +25,12 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import warnings
 from pathlib import Path
@@ -36,11 +39,11 @@ import numpy as np
 import pandas as pd
 
 RESULTS = Path(__file__).resolve().parent / "results"
-STAGES = ("load", "predict", "map", "neighbours", "regions", "search wait", "describe",
-          "suggest")
-"""``neighbours`` and ``regions`` are the search's own seconds, in a second process beside the
-map from ``beside.BESIDE_ROWS`` rows; ``search wait`` is what the analysis waited for it after
-the map (in line: all of it)."""
+STAGES = ("load", "predict", "encode", "neighbours", "map", "regions", "search wait",
+          "describe", "suggest")
+"""``regions`` is the search's own seconds, in a second process beside the map from
+``beside.BESIDE_ROWS`` rows; ``search wait`` is what the analysis waited for it after the map
+(in line: all of it)."""
 NUMERIC, CATEGORICAL = 24, 6
 BASE_ERROR, SLICE_ERROR = 0.1, 0.5
 """Flip rates outside and inside the planted slice (``c0 = a and n0 > 1``, about 3% of
@@ -62,11 +65,53 @@ def make_table(n_rows: int, seed: int) -> tuple[pd.DataFrame, np.ndarray]:
     return frame, np.flatnonzero(planted)
 
 
-def _peak_gib() -> float:
-    """This process' peak memory plus its largest child's (the search beside the map): an
-    upper bound of the two at once."""
-    return sum(resource.getrusage(who).ru_maxrss for who in
-               (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)) / 2**20  # KiB on Linux
+class TreeMemory:
+    """The peak resident memory of this process and its children together (the region search
+    runs in a child beside the map), sampled every ``every`` seconds on a thread, and never
+    below this process' own peak. ``getrusage`` alone cannot say it: it gives each process'
+    peak apart, and a child's counts again the pages a fork shared with this process."""
+
+    def __init__(self, every: float = 0.1):
+        self.peak_kib, self._every = 0, every
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+
+    def __enter__(self) -> "TreeMemory":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    @property
+    def peak_gib(self) -> float:
+        own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux
+        return max(self.peak_kib, own) / 2**20
+
+    def _sample(self) -> None:
+        while not self._stop.wait(self._every):
+            self.peak_kib = max(self.peak_kib, sum(map(_resident_kib, _tree(os.getpid()))))
+
+
+def _tree(pid: int) -> list[int]:
+    """``pid`` and its descendants, from /proc."""
+    found = [pid]
+    for children in Path(f"/proc/{pid}/task").glob("*/children"):
+        try:
+            found += [c for child in children.read_text().split() for c in _tree(int(child))]
+        except OSError:  # the thread or process ended meanwhile
+            pass
+    return found
+
+
+def _resident_kib(pid: int) -> int:
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:  # ended meanwhile
+        return 0
+    return next((int(line.split()[1]) for line in status.splitlines()
+                 if line.startswith("VmRSS:")), 0)
 
 
 def _compile(seed: int) -> float:
@@ -123,10 +168,12 @@ def one_size(n_rows: int, seed: int, floor: bool) -> dict:
     frame, planted = make_table(n_rows, seed)
     with tempfile.TemporaryDirectory() as cache:
         started = time.perf_counter()
-        first = explorer.analyze(frame, target="label", prediction="prediction", seed=seed,
-                                 cache_dir=cache, progress=_log(n_rows, started))
+        with TreeMemory() as memory:
+            first = explorer.analyze(frame, target="label", prediction="prediction",
+                                     seed=seed, cache_dir=cache,
+                                     progress=_log(n_rows, started))
         first_seconds = time.perf_counter() - started
-        peak = _peak_gib()
+        peak = memory.peak_gib
         started = time.perf_counter()
         explorer.analyze(frame, target="label", prediction="prediction", seed=seed,
                          cache_dir=cache)

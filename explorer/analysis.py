@@ -223,7 +223,7 @@ def analyze(data, target: str, prediction: str | None = None, probabilities=None
     with stage("predict", "Getting honest (out-of-fold) predictions", 0.05, 0.2):
         predictions = model.honest_predictions(frame, schema, seed=seed)
     stages = StageCache(cache_dir if cache_dir is not None else embed.default_cache_dir())
-    with stage("map", "Building the UMAP map", 0.2, 0.5) as within:
+    with stage("encode", "Encoding the rows in the model's space", 0.2, 0.25):
         columns = column_digests(frame)  # keys the map and the search: hashed once
         encoded = embed.encode_rows(frame, schema, predictions, seed=seed,
                                     cache_dir=cache_dir, columns=columns)
@@ -232,25 +232,26 @@ def analyze(data, target: str, prediction: str | None = None, probabilities=None
                             predictions.is_error, alpha, min_region_size, sorted(regions.FINDERS))
         rule_features = RuleFeatures.from_frame(frame, schema)
         loaded = stages.load_regions("search", search_key)
-        job = None if loaded is not None else beside.SearchJob(
-            encoded.inputs, predictions.is_error, rule_features,
-            seed, alpha, min_region_size, dict(regions.FINDERS),
-            graph=_cached_graph(stages, space_key, encoded.inputs, seed))
-        # The search reads no map: with a map to fit, it runs in a second process meanwhile.
-        search_beside = beside.SearchBeside(job) if job is not None and \
-            encoded.coords is None and beside.worth_a_second_process(job) else None
+    cached = ["map"] if encoded.coords is not None else []
+    with stage("neighbours", "Finding each row's nearest neighbours", 0.25, 0.35):
+        graph = _shared_neighbours(stages, space_key, encoded.inputs, seed, cached)
+    job = None if loaded is not None else beside.SearchJob(
+        encoded.inputs, predictions.is_error, rule_features, seed, alpha, min_region_size,
+        dict(regions.FINDERS), graph)
+    # The search reads no map: with a map to fit, it runs in a second process meanwhile.
+    search_beside = beside.SearchBeside(job) if job is not None and \
+        encoded.coords is None and beside.worth_a_second_process(job) else None
+    with stage("map", "Building the UMAP map", 0.35, 0.6) as within:
         try:
             data_map = embed.fit_map(encoded, progress=within)
         except BaseException:  # an error or a stop: the second process' work is not wanted
             if search_beside is not None:
                 search_beside.stop()
             raise
-    cached = ["map"] if data_map.from_cache else []
-    with stage("search wait", "Finding and testing error regions", 0.5, 0.8) as within:
+    with stage("search wait", "Finding and testing error regions", 0.6, 0.8) as within:
         if job is None:
             cached.append("regions")
             search = regions.RegionSearch(loaded[0], **loaded[1])
-            graph = _shared_neighbours(stages, space_key, encoded.inputs, seed, cached)
         else:
             done = search_beside.result(within) if search_beside is not None else \
                 beside.run_search(replace(job, coords=data_map.coords), within)
@@ -258,10 +259,11 @@ def analyze(data, target: str, prediction: str | None = None, probabilities=None
             if search_beside is not None and search_beside.failure:
                 read_notes.append(f"The region search ran after the map, not beside it: "
                                   f"{search_beside.failure}.")
-            timings.update(done.seconds)  # the search's own seconds, wherever it ran
+            timings["regions"] = done.seconds  # its own seconds, wherever it ran
             stages.save_regions("search", search_key, search.regions, {
                 "candidates_tested": search.candidates_tested, "notes": search.notes})
-            graph = _neighbours_after(done, job, stages, space_key, cached)
+            if search_beside is not None and done.searched is not None:
+                graph.take(*done.searched)  # what it searched is not searched again here
     with stage("describe", "Describing the regions", 0.8, 0.85):
         describe_key = digest(search_key, predictions.predicted.astype(str),
                               predictions.error, data_map.coords)
@@ -302,16 +304,6 @@ def analyze(data, target: str, prediction: str | None = None, probabilities=None
                     source_rows=source_rows, cached=cached, text_embedder=text_embedder)
 
 
-def _cached_graph(stages: StageCache, space_key: str, inputs: np.ndarray,
-                  seed: int) -> NeighbourGraph | None:
-    """The approximate neighbour graph of more than ``EXACT_ROWS`` rows, when cached."""
-    if len(inputs) <= EXACT_ROWS:
-        return None
-    arrays = stages.load_arrays("neighbours", space_key, ("indices", "distances"))
-    return None if arrays is None else NeighbourGraph(
-        arrays["indices"], arrays["distances"], exact=False, seed=seed)
-
-
 def _shared_neighbours(stages: StageCache, space_key: str, inputs: np.ndarray, seed: int,
                        cached: list[str]) -> NeighbourSearch | NeighbourGraph:
     """The rows' neighbours in input space: up to ``EXACT_ROWS`` rows searched exactly when
@@ -319,28 +311,11 @@ def _shared_neighbours(stages: StageCache, space_key: str, inputs: np.ndarray, s
     every row, read back when the space and seed are the same."""
     if len(inputs) <= EXACT_ROWS:
         return NeighbourSearch(inputs, seed=seed)
-    graph = _cached_graph(stages, space_key, inputs, seed)
-    if graph is not None:
+    arrays = stages.load_arrays("neighbours", space_key, ("indices", "distances"))
+    if arrays is not None:
         cached.append("neighbours")
-        return graph
+        return NeighbourGraph(arrays["indices"], arrays["distances"], exact=False, seed=seed)
     graph = neighbour_graph(inputs, seed=seed, exact=False)
-    _save_graph(stages, space_key, graph)
-    return graph
-
-
-def _neighbours_after(done: beside.SearchDone, job: beside.SearchJob, stages: StageCache,
-                      space_key: str, cached: list[str]) -> NeighbourSearch | NeighbourGraph:
-    """The neighbours the later stages share, from what the search found: the graph it read
-    (cached now when it built it), or an on-demand search holding the rows it answered."""
-    if job.graph is not None:
-        cached.append("neighbours")
-        return job.graph
-    if done.graph is not None:
-        _save_graph(stages, space_key, done.graph)
-        return done.graph
-    return NeighbourSearch(job.inputs, seed=job.seed).take(*done.searched)
-
-
-def _save_graph(stages: StageCache, space_key: str, graph: NeighbourGraph) -> None:
     stages.save_arrays("neighbours", space_key, {"indices": graph.indices,
                                                  "distances": graph.distances})
+    return graph

@@ -1,10 +1,10 @@
 """The region search in a second process, beside the map's UMAP fit.
 
 No default finder reads the 2-D map: the search needs the model's space and the errors, both
-known before UMAP starts. umap-learn's seeded fit runs on one thread and holds the GIL (a
-thread beside it saved only 1.3-1.8 s of a 9 s search at 100k rows), so on a machine with a
-second core the search (and, above ``neighbours.EXACT_ROWS`` rows, the neighbour graph it
-reads) runs in a second process while the map fits, and the analysis waits only for what is
+known before UMAP starts (above ``neighbours.EXACT_ROWS`` rows, so is the neighbour graph
+it reads). umap-learn's seeded fit runs on one thread and holds the GIL (a thread beside it
+saved only 1.3-1.8 s of a 9 s search at 100k rows), so on a machine with a second core the
+search runs in a second process while the map fits, and the analysis waits only for what is
 left of it. The same :func:`run_search` runs in line otherwise, so both ways give the same
 regions; a second process that cannot start or fails costs only the time: the search then
 runs in line.
@@ -32,7 +32,7 @@ from typing import Callable
 import numpy as np
 
 from .cache import StageCache
-from .neighbours import NeighbourGraph, NeighbourSearch, neighbours_of
+from .neighbours import NeighbourGraph, NeighbourSearch
 from .regions import Finder, RegionSearch, find_regions, reads_map
 from .rules import RuleFeatures
 from .types import DataMap
@@ -53,9 +53,9 @@ thread pools on two cores spin against each other."""
 @dataclass(frozen=True)
 class SearchJob:
     """What the region search reads: the rows in input space, their errors, the rule
-    features, the settings and the finders; ``graph`` is the cached neighbour graph, if any
-    (None: searched on demand, or built by the job above ``neighbours.EXACT_ROWS`` rows);
-    ``coords`` the map, for a finder that reads it (None: not fitted yet)."""
+    features, the settings, the finders and the analysis' shared neighbours (a second
+    process searches its own on demand, or reads the same graph); ``coords`` the map, for
+    a finder that reads it (None: not fitted yet)."""
 
     inputs: np.ndarray
     is_error: np.ndarray
@@ -64,26 +64,22 @@ class SearchJob:
     alpha: float
     min_region_size: int | None
     finders: dict[str, Finder]
-    graph: NeighbourGraph | None = None
+    graph: NeighbourSearch | NeighbourGraph
     coords: np.ndarray | None = None
 
 
 @dataclass(frozen=True)
 class SearchDone:
-    """The search's result, the neighbours it found (a built graph, or the rows an on-demand
-    search answered, for the later stages to reuse) and its own seconds per stage."""
+    """The search's result, the rows an on-demand neighbour search answered (for the later
+    stages to reuse; None with a graph) and the search's own seconds."""
 
     search: RegionSearch
-    graph: NeighbourGraph | None
     searched: tuple[np.ndarray, np.ndarray, np.ndarray] | None
-    seconds: dict[str, float]
+    seconds: float
 
 
 def run_search(job: SearchJob, progress: Callable[[float], None] | None = None) -> SearchDone:
-    """The neighbours (unless given) and the region search, in this process."""
-    started = time.perf_counter()
-    graph = job.graph if job.graph is not None else neighbours_of(job.inputs, seed=job.seed)
-    neighbours_seconds = time.perf_counter() - started
+    """The region search, in this process."""
     started = time.perf_counter()
     if job.coords is None and reads_map(job.finders):
         raise ValueError("A finder reads the map: give the job the map's coords.")
@@ -93,12 +89,10 @@ def run_search(job: SearchJob, progress: Callable[[float], None] | None = None) 
                     model_space=job.inputs, n_fitted=len(job.inputs), from_cache=False)
     search = find_regions(space, job.is_error, job.rule_features, seed=job.seed,
                           alpha=job.alpha, min_region_size=job.min_region_size,
-                          finders=job.finders, graph=graph, progress=progress)
-    seconds = {"neighbours": round(neighbours_seconds, 3),
-               "regions": round(time.perf_counter() - started, 3)}
-    if isinstance(graph, NeighbourSearch):
-        return SearchDone(search, None, graph.found(), seconds)
-    return SearchDone(search, graph if job.graph is None else None, None, seconds)
+                          finders=job.finders, graph=job.graph, progress=progress)
+    seconds = round(time.perf_counter() - started, 3)
+    searched = job.graph.found() if isinstance(job.graph, NeighbourSearch) else None
+    return SearchDone(search, searched, seconds)
 
 
 def usable_cores() -> int:
@@ -153,8 +147,7 @@ class SearchBeside:
                 for line in self._process.stdout:  # progress lines until it ends
                     if line.startswith("progress ") and progress is not None:
                         progress(float(line.split()[1]))
-                done = self._process.wait() == 0 and _read_done(StageCache(self._folder),
-                                                                self.job.seed)
+                done = self._process.wait() == 0 and _read_done(StageCache(self._folder))
                 if done:
                     return done
                 self.failure = "the search failed there (" + _last_line(
@@ -186,14 +179,15 @@ def _last_line(path: Path) -> str:
 def _write_job(job: SearchJob, folder: StageCache) -> None:
     arrays = {"inputs": job.inputs, "is_error": job.is_error,
               "rules": job.rule_features.matrix}
-    if job.graph is not None:
+    graph = isinstance(job.graph, NeighbourGraph)
+    if graph:
         arrays |= {"graph_indices": job.graph.indices, "graph_distances": job.graph.distances}
     folder.save_arrays("job", "in", arrays)
     folder.save_json("job", "in", {
         "seed": job.seed, "alpha": job.alpha, "min_region_size": job.min_region_size,
         "finders": {name: f"{f.__module__}:{f.__qualname__}" for name, f in job.finders.items()},
         "rule_names": job.rule_features.names, "two_valued": job.rule_features.two_valued,
-        "graph": job.graph is not None})
+        "graph": graph})
     if folder.load_json("job", "in") is None:  # the cache's writes never raise
         raise OSError(f"cannot write the job to {folder.folder}")
 
@@ -204,7 +198,8 @@ def _read_job(folder: StageCache) -> SearchJob:
                                                if settings["graph"] else ())
     arrays = folder.load_arrays("job", "in", names)
     graph = NeighbourGraph(arrays["graph_indices"], arrays["graph_distances"], exact=False,
-                           seed=settings["seed"]) if settings["graph"] else None
+                           seed=settings["seed"]) if settings["graph"] else \
+        NeighbourSearch(arrays["inputs"], seed=settings["seed"])
     rules = RuleFeatures(arrays["rules"], tuple(settings["rule_names"]),
                          {column: tuple(values)
                           for column, values in settings["two_valued"].items()})
@@ -227,28 +222,21 @@ def _write_done(done: SearchDone, folder: StageCache) -> None:
     folder.save_regions("done", "search", search.regions, {
         "candidates_tested": search.candidates_tested, "notes": search.notes,
         "seconds": done.seconds})
-    if done.graph is not None:
-        folder.save_arrays("done", "graph", {"indices": done.graph.indices,
-                                             "distances": done.graph.distances})
     if done.searched is not None:
         folder.save_arrays("done", "searched", dict(zip(("rows", "indices", "distances"),
                                                         done.searched)))
 
 
-def _read_done(folder: StageCache, seed: int) -> SearchDone | None:
+def _read_done(folder: StageCache) -> SearchDone | None:
     loaded = folder.load_regions("done", "search")
     if loaded is None:
         return None
     regions, extra = loaded
-    graph = folder.load_arrays("done", "graph", ("indices", "distances"))
     searched = folder.load_arrays("done", "searched", ("rows", "indices", "distances"))
-    return SearchDone(
-        RegionSearch(regions, extra["candidates_tested"], extra["notes"]),
-        None if graph is None else NeighbourGraph(graph["indices"], graph["distances"],
-                                                  exact=False, seed=seed),
-        None if searched is None else (searched["rows"], searched["indices"],
-                                       searched["distances"]),
-        extra["seconds"])
+    return SearchDone(RegionSearch(regions, extra["candidates_tested"], extra["notes"]),
+                      None if searched is None else (searched["rows"], searched["indices"],
+                                                     searched["distances"]),
+                      extra["seconds"])
 
 
 def serve_job(folder: str) -> None:
