@@ -3,7 +3,8 @@
 The rows are split once, by the seed, into a *discovery* half and a *confirmation* half.
 Candidate finders (a registry, so new ones plug in by name) see only the discovery half's
 errors; each candidate is a membership rule over all rows. The default finders are tree
-nodes and one-condition slices on the columns, tails along the error direction, two-column
+nodes, one-condition slices and two-condition slices (a category value and a numeric tail)
+on the columns, tails along the error direction, two-column
 half-spaces (``pair_candidates``), balls around the hottest neighbourhoods of input space
 and its dense clusters, found from where rows lie alone (``explorer.places``), and
 ellipsoids fitted in the two or three columns where errors cluster most
@@ -47,7 +48,7 @@ from .errors import check_fraction, check_int
 from .neighbours import SAMPLE_ROWS, NeighbourGraph, NeighbourSearch, neighbours_of
 from .places import cluster_candidates, map_candidates, neighbourhood_candidates
 from .rules import CATEGORY_SEPARATOR, RuleFeatures, node_members, node_rules
-from .stats import binomial_tail, jaccard, wilson_interval
+from .stats import binomial_tail, fisher_greater, jaccard, wilson_interval
 from .types import DataMap, Region
 
 __all__ = ["Candidate", "SearchContext", "RegionSearch", "FINDERS", "OPTIONAL_FINDERS",
@@ -60,10 +61,12 @@ MAX_PER_FINDER = 10
 power; a quota per finder, so one finder's many overfitted candidates (pairs, tree nodes)
 cannot crowd out another's few exact ones (a slice ``device = tablet``)."""
 DUPLICATE_JACCARD = 0.9
-EXACT_FINDERS = ("slices", "rules")
+EXACT_FINDERS = ("rules", "slices", "conjunctions")
 """Finders whose candidates are exactly a readable rule: between near-duplicates, such a
 candidate is kept over one that only approximates the same rows, so the region's sentence
-can state its rule as exact."""
+can state its rule as exact. In this order between themselves: a tree's node (its cut fitted
+to the errors) over a one-condition slice (cut at a quartile) over a two-condition slice,
+which next to a whole category (``device = tablet``) is the category less some rows."""
 MAX_REGIONS = 15
 """Regions reported at most, those with the most excess errors first: a reader stops after
 about this many, and the rest are named in a note."""
@@ -72,6 +75,15 @@ NESTED_SHARE = 0.8
 COMPACT_NEIGHBOURS = 15
 MIN_COMPACTNESS = 0.2
 MIN_COMPACTNESS_OVER_CHANCE = 2.0
+CONJUNCTION_SHARE = 0.5
+"""The most of its category a two-condition slice may hold. A side with more is mostly the
+category, which ``slice_candidates`` proposes whole: cut to its hottest part, a uniformly
+weak category came back as itself with a fifth of its rows trimmed off, and on held-out rows
+such a trim was now and then significantly hotter than the fifth left out (the planted
+``device = tablet`` came back with a child ``device = tablet and x3 > -0.84``)."""
+CONJUNCTION_KEPT = 2 * MAX_PER_FINDER
+"""Two-condition slices proposed (the strongest pairs): the quota that is tested, and as
+many again for the near-duplicates the selection merges."""
 DIRECTION_TAILS = (0.03, 0.05, 0.08, 0.12)
 DIRECTION_SAMPLE = 20_000
 """At most this many discovery rows (a seeded sample) fit the error direction: its few dozen
@@ -137,6 +149,56 @@ def slice_candidates(context: SearchContext) -> list[Candidate]:
     return candidates
 
 
+def conjunction_candidates(context: SearchContext) -> list[Candidate]:
+    """Two-condition slices: a frequent category and a cut of a numeric column
+    (``group = a and c4 > 1.1``).
+
+    A tree splits greedily: with several slices at once its splits go to the strongest, and
+    a weaker slice gets no node of its own (with three planted slices, ``group = a and c4 >
+    1.1`` was matched by no tree node better than Jaccard 0.54 on seed 1). Here every pair
+    of a category value and a numeric column gets its own cut: the one, between two distinct
+    values, whose side holds the strongest discovery evidence (excess errors over the
+    baseline, in sds, which falls when a side takes in ordinary rows or leaves out hot
+    ones), among the sides holding at most ``CONJUNCTION_SHARE`` of the category; the
+    ``CONJUNCTION_KEPT`` strongest pairs are proposed, each an exact rule.
+    """
+    matrix, names = context.rule_features.matrix, context.rule_features.names
+    discovery = context.discovery
+    categories = [j for j, name in enumerate(names) if CATEGORY_SEPARATOR in name and
+                  set(np.unique(matrix[:, j])) <= {0.0, 1.0}]
+    numeric = [j for j in range(len(names)) if j not in categories and
+               len(np.unique(matrix[discovery, j][:200])) > 10]
+    if not categories or not numeric:
+        return []
+    rows = np.flatnonzero(discovery)
+    indicators = matrix[np.ix_(rows, categories)].T.astype(np.float32)  # (values, rows)
+    errors = context.discovery_errors[rows].astype(np.float32)
+    p, smallest = context.baseline, max(10, context.min_size // 2)
+    proposals = []
+    for column in numeric:
+        order = np.argsort(matrix[rows, column], kind="stable")
+        values = matrix[rows, column][order]
+        below_n = np.cumsum(indicators[:, order], axis=1)  # rows <= each value, per category
+        below_e = np.cumsum(indicators[:, order] * errors[order], axis=1)
+        above_n, above_e = below_n[:, -1:] - below_n, below_e[:, -1:] - below_e
+        cut_here = np.append(values[1:] != values[:-1], False)  # between distinct values
+        for side, (n, e) in (("<=", (below_n, below_e)), (">", (above_n, above_e))):
+            evidence = np.where(cut_here & (n >= smallest) &
+                                (n <= CONJUNCTION_SHARE * below_n[:, -1:]),
+                                (e - n * p) / np.sqrt(np.maximum(n, 1) * p * (1 - p)), -np.inf)
+            for value, at in enumerate(np.argmax(evidence, axis=1)):
+                if np.isfinite(evidence[value, at]):
+                    cut = (values[at] + values[at + 1]) / 2
+                    proposals.append((evidence[value, at], categories[value], column, side, cut))
+    proposals.sort(key=lambda proposal: -proposal[0])
+    candidates = []
+    for _, category, column, side, cut in proposals[:CONJUNCTION_KEPT]:
+        tail = matrix[:, column] <= cut if side == "<=" else matrix[:, column] > cut
+        candidates.append(Candidate((matrix[:, category] == 1.0) & tail, "conjunctions",
+                                    f"{names[category]} and {names[column]} {side} {cut:.3g}"))
+    return candidates
+
+
 def direction_candidates(context: SearchContext) -> list[Candidate]:
     """Tails along the directions of the model's space that best predict errors.
 
@@ -194,6 +256,7 @@ def pair_candidates(context: SearchContext) -> list[Candidate]:
 
 Finder = Callable[[SearchContext], list[Candidate]]
 FINDERS: dict[str, Finder] = {"rules": rule_candidates, "slices": slice_candidates,
+                              "conjunctions": conjunction_candidates,
                               "direction": direction_candidates, "pairs": pair_candidates,
                               "neighbourhoods": neighbourhood_candidates,
                               "clusters": cluster_candidates,
@@ -206,6 +269,12 @@ The map is fitted with the predicted label, so its islands split by prediction: 
 data its clusters were fragments of the planted regions, and on uniform-noise errors they
 gave a false region in 7 of 20 seeds (an island of rows predicted 0 where the features say
 1, which errs more because a flip is the likeliest way to get there)."""
+
+
+def _exactness(found_by: str) -> int:
+    """Which of near-duplicates is kept: the lowest (``EXACT_FINDERS`` in order, then the
+    rest)."""
+    return EXACT_FINDERS.index(found_by) if found_by in EXACT_FINDERS else len(EXACT_FINDERS)
 
 
 def reads_map(finders: dict[str, Finder]) -> bool:
@@ -235,7 +304,7 @@ def _select_candidates(candidates: list[Candidate], context: SearchContext) -> l
                      if jaccard(candidate.members, other.members) >= DUPLICATE_JACCARD), None)
         if twin is None:
             kept.append(candidate)
-        elif candidate.found_by in EXACT_FINDERS and kept[twin].found_by not in EXACT_FINDERS:
+        elif _exactness(candidate.found_by) < _exactness(kept[twin].found_by):
             per_finder[kept[twin].found_by] -= 1
             kept[twin] = candidate  # the same rows, said exactly
         else:
@@ -393,8 +462,15 @@ def _arranged(ranked: list[Region], is_error: np.ndarray, confirmation: np.ndarr
        it: one place, said exactly). Otherwise it is a lump of places (a tail mixing three
        planted regions, a ball over two clusters) or adds only ordinary rows around a purer
        region, and gives way to what it holds. A held region that errs significantly more
-       than the rest of the region is its child (a hot core in a warm region); one that does
-       not is a lucky part of it and is dropped, so one slice comes back once, whole.
+       than the rest of the region is its child (a hot core in a warm region): Fisher's test
+       of the two held-out rates, Benjamini-Hochberg over the region's parts (a small rest
+       is cold by chance now and then, and one of several parts of a uniform slice is hotter
+       than its rest by chance). One that does not is a lucky part of it and is dropped, so
+       one slice comes back once, whole; a part lucky in several regions returns only if
+       none of them is kept. A part inside a hotter part belongs to that one (a refinement
+       of an exact rule is the rule's), and an exact rule inside an approximate region is
+       never its lucky part: both stand, and the overlaps decide (a direction's tail over
+       ``device = tablet`` and fragments of two other places gave way to them).
     2. Other overlaps, in purity order (the lower Wilson bound of the held-out error rate):
        a region is kept when its rows outside the kept ones still err (``region = north``
        around a kept ``region = north and age > 60`` adds nothing). Ordered by z-score
@@ -409,9 +485,19 @@ def _arranged(ranked: list[Region], is_error: np.ndarray, confirmation: np.ndarr
         return held.size > 0 and binomial_tail(int(is_error[held].sum()), held.size,
                                                rate) <= alpha
 
-    def held_rate(rows: np.ndarray) -> float:
-        held = rows[confirmation[rows]]
-        return float(is_error[held].mean()) if held.size else held_baseline
+    def hotter_than_rest(parts: list[int], region: np.ndarray) -> dict[int, bool]:
+        """Which parts err above the baseline and above the rest of their region, held
+        out: both rates counted (Fisher), since a small rest can be cold by chance, and
+        Benjamini-Hochberg over the region's parts, since one of several parts of a uniform
+        slice is hotter than its rest by chance."""
+        p_values = []
+        for j in parts:
+            part, rest = members[j] & confirmation, region & ~members[j] & confirmation
+            p_values.append(fisher_greater(int(is_error[part].sum()), int(part.sum()),
+                                           int(is_error[rest].sum()), int(rest.sum())))
+        adjusted = false_discovery_control(p_values, method="bh") if parts else []
+        return {j: bool(q <= alpha) and errs_above(ranked[j].rows, held_baseline)
+                for j, q in zip(parts, adjusted)}
 
     count = len(ranked)
     members = np.zeros((count, len(is_error)), dtype=bool)
@@ -421,7 +507,7 @@ def _arranged(ranked: list[Region], is_error: np.ndarray, confirmation: np.ndarr
     sizes = np.diag(shared)
     dropped: set[int] = set()
     parent: dict[int, int] = {}
-    lucky: dict[int, int] = {}  # a part no hotter than the region holding it -> that region
+    lucky: dict[int, set[int]] = {}  # a part no hotter than the regions holding it -> them
     for i in sorted(range(count), key=lambda i: (-sizes[i], i)):
         if i in dropped:
             continue
@@ -432,7 +518,7 @@ def _arranged(ranked: list[Region], is_error: np.ndarray, confirmation: np.ndarr
             continue
         twins = [j for j in held if shared[i, j] >= NESTED_SHARE * sizes[i]]
         if twins:  # the same place twice: the exact rule stays, else the purer
-            best = min([i, *twins], key=lambda r: (ranked[r].found_by not in EXACT_FINDERS, r))
+            best = min([i, *twins], key=lambda r: (_exactness(ranked[r].found_by), r))
             dropped.update(r for r in [i, *twins] if r != best)
             if best != i:
                 continue
@@ -442,8 +528,7 @@ def _arranged(ranked: list[Region], is_error: np.ndarray, confirmation: np.ndarr
                 continue
         purer = [j for j in range(i) if j not in dropped]
         rest = np.flatnonzero(members[i] & ~members[held + purer].any(axis=0))
-        hotter = {j: errs_above(ranked[j].rows, max(held_rate(
-            np.flatnonzero(members[i] & ~members[j])), held_baseline)) for j in inside}
+        hotter = hotter_than_rest(inside, members[i])
         exact = ranked[i].found_by in EXACT_FINDERS
         refinements = [j for j in held if ranked[j].found_by in EXACT_FINDERS]
         tiled_rule = (exact and len(refinements) > 1 and
@@ -452,11 +537,23 @@ def _arranged(ranked: list[Region], is_error: np.ndarray, confirmation: np.ndarr
         if not errs_above(rest, held_baseline) and not tiled_rule and not one_place:
             dropped.add(i)
             continue
-        for j in held:
+        # A part inside a hotter part of this region belongs to that one, which places it
+        # when its turn comes (a refinement of an exact rule is the rule's child or lucky
+        # part, not the wider region's around both).
+        in_hotter_part = {j for j in inside for k in inside if hotter[k] and k != j and
+                          (sizes[j], -j) < (sizes[k], -k) and
+                          shared[k, j] >= NESTED_SHARE * sizes[j]}
+        for j in inside:  # a lucky part of an earlier holder is one of this one's too
+            if j in parent or j in in_hotter_part:
+                continue
             if hotter[j]:
-                parent[j] = i
-            else:
-                lucky[j] = i
+                if j in held:
+                    parent[j] = i
+            elif exact or ranked[j].found_by not in EXACT_FINDERS:
+                lucky.setdefault(j, set()).add(i)
+            # else an exact rule inside an approximate region stands on its own: what the
+            # overlaps leave of either decides (a direction's tail over ``device = tablet``
+            # and parts of two other places gave way to them)
     def survivors(candidates: set[int]) -> list[int]:
         covered = np.zeros(len(is_error), dtype=bool)  # 2. overlaps, in purity order
         kept = []
@@ -482,7 +579,7 @@ def _arranged(ranked: list[Region], is_error: np.ndarray, confirmation: np.ndarr
 
     standing = set(range(count)) - dropped - set(lucky)
     kept = survivors(standing)
-    orphans = {j for j, holder in lucky.items() if holder not in kept}
+    orphans = {j for j, holders in lucky.items() if not holders & set(kept)}
     if orphans:  # a part given up for a holder that fell after all stands on its own again
         kept = survivors(set(kept) | orphans)
     position = {old: new for new, old in enumerate(kept)}

@@ -6,6 +6,8 @@ Rates here are error rates of 0/1 outcomes; counts are plain integers.
 - :func:`wilson_interval`: a proportion (a region's or a group's error rate).
 - :func:`binomial_tail`: one-sided test that a count of errors is above a baseline rate
   (how a region is confirmed on held-out rows).
+- :func:`fisher_greater`: one-sided test that one proportion is above another, both
+  counted (a part of a region hotter than the rest of it).
 - :func:`newcombe_interval`: the difference of two *independent* proportions (a gap between
   two groups).
 - :func:`paired_comparison`: two models scored on the *same* rows; an exact McNemar test
@@ -30,10 +32,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.stats import binom, binomtest, norm
+from scipy.stats import binom, binomtest, fisher_exact, norm
 from scipy.stats import t as t_distribution
 
-__all__ = ["wilson_interval", "binomial_tail", "newcombe_interval", "PairedComparison",
+__all__ = ["wilson_interval", "binomial_tail", "fisher_greater", "newcombe_interval", "PairedComparison",
            "paired_comparison", "paired_losses", "jaccard", "log_odds_z"]
 
 
@@ -56,6 +58,16 @@ def binomial_tail(errors, total, rate):
     """P(X >= errors) for X ~ Binomial(total, rate): the one-sided p-value that ``errors``
     out of ``total`` is more than ``rate`` explains. Works elementwise on arrays."""
     return binom.sf(np.asarray(errors) - 1, total, rate)
+
+
+def fisher_greater(errors_a: int, total_a: int, errors_b: int, total_b: int) -> float:
+    """One-sided p-value that the rate of ``a`` is above that of ``b`` (Fisher's exact test
+    of two independent proportions): both counts uncertain, so a small ``b`` whose rate is
+    low by chance does not make ``a`` look higher. 1 when either is empty."""
+    if total_a == 0 or total_b == 0:
+        return 1.0
+    table = [[errors_a, total_a - errors_a], [errors_b, total_b - errors_b]]
+    return float(fisher_exact(table, alternative="greater")[1])
 
 
 def newcombe_interval(errors_a: int, total_a: int, errors_b: int, total_b: int,

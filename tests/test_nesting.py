@@ -18,12 +18,15 @@ from explorer.types import DataMap, Region
 N = 8000
 
 
-def _search(error_rate: np.ndarray, candidates: list[np.ndarray], seed: int):
+def _search(error_rate: np.ndarray, candidates: list, seed: int):
+    """The regions found among ``candidates``: masks, or (mask, finder name) pairs to say
+    which are exact rules (``slices``, ``rules``, ...)."""
     rng = np.random.default_rng(seed)
     is_error = rng.random(N) < error_rate
     space = rng.standard_normal((N, 2)).astype(np.float32)
     data_map = DataMap(coords=space, model_space=space, n_fitted=N, from_cache=False)
-    finder = {"fixed": lambda context: [Candidate(mask, "fixed") for mask in candidates]}
+    named = [c if isinstance(c, tuple) else (c, "fixed") for c in candidates]
+    finder = {"fixed": lambda context: [Candidate(mask, name) for mask, name in named]}
     empty = RuleFeatures(matrix=np.empty((N, 0)), names=())
     return find_regions(data_map, is_error, empty, seed=seed, finders=finder).regions
 
@@ -94,3 +97,20 @@ def test_an_exact_rule_that_purer_approximations_cover_is_kept_said_exactly():
                            {"0-400": 0.45})
     assert kept == [("rules", 400)]
 
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_many_trims_of_a_uniform_slice_give_way_to_the_whole_slice(seed):
+    """Ten parts of one uniformly weak slice, each a fifth smaller: one of ten is hotter
+    than the rest of the slice by chance about every other table at 5%, so the parts are
+    tested together (Benjamini-Hochberg), and the slice comes back once, whole."""
+    whole = _mask(0, 600)
+    rng = np.random.default_rng(100 + seed)
+    trims = []
+    for _ in range(10):
+        trim = whole.copy()
+        trim[rng.choice(600, 130, replace=False)] = False
+        trims.append((trim, "conjunctions"))
+    rate = np.where(whole, 0.5, 0.08)
+    regions = _search(rate, [(whole, "slices"), *trims], seed)
+    assert [r.size for r in regions] == [600]

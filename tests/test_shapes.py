@@ -74,3 +74,30 @@ def test_the_cluster_finder_proposes_each_blob_from_where_rows_lie_alone(seed):
     shuffled = np.random.default_rng(seed).permutation(len(space)) < 300
     assert [c.members.tolist() for c in candidates(shuffled)] == \
         [c.members.tolist() for c in found]
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_the_conjunction_finder_proposes_each_two_condition_slice_among_several(seed):
+    """Three slices at once: a tree's greedy splits serve the strongest; every pair of a
+    category value and a numeric tail is checked here, so each two-condition slice has a
+    candidate, said as its rule."""
+    from explorer.regions import conjunction_candidates
+    from explorer.rules import RuleFeatures
+    from explorer.stats import jaccard
+
+    data = make_shapes(4000, "slices", seed=seed, region_error=0.6)
+    schema = infer_schema(data.frame, target="label", prediction="prediction")
+    is_error = (data.frame["prediction"] != data.frame["label"]).to_numpy()
+    discovery = np.random.default_rng(seed).permutation(len(is_error)) < 2000
+    context = SearchContext(coords=None, model_space=None,
+                            rule_features=RuleFeatures.from_frame(data.frame, schema),
+                            discovery_errors=is_error & discovery, discovery=discovery,
+                            baseline=float(is_error[discovery].mean()), min_size=20, seed=seed)
+    found = conjunction_candidates(context)
+    for name in ("slice group = a and c4 > 1.1", "slice flag = yes and c5 < -1.3"):
+        best = max(found, key=lambda c: jaccard(np.flatnonzero(c.members), data.planted[name]))
+        assert jaccard(np.flatnonzero(best.members), data.planted[name]) >= 0.8, best.hint
+        column, value = name.split()[1], name.split()[3]
+        assert best.hint.startswith(f"{column} = {value} and c")
+        assert (data.frame[column][best.members] == value).all()
+    assert all(c.found_by == "conjunctions" for c in found)

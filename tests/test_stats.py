@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.stats import binomtest
 
-from explorer.stats import binomial_tail, jaccard, newcombe_interval, paired_comparison, \
+from explorer.stats import binomial_tail, fisher_greater, jaccard, newcombe_interval, paired_comparison, \
     paired_losses, wilson_interval
 
 
@@ -23,6 +23,17 @@ def test_wilson_interval_matches_scipy(counts, level):
     expected = binomtest(errors, total).proportion_ci(confidence_level=level, method="wilson")
     assert wilson_interval(errors, total, level) == pytest.approx(
         (expected.low, expected.high), abs=1e-12)
+
+
+def test_fisher_greater_is_scipys_one_sided_exact_test_and_one_when_a_side_is_empty():
+    from scipy.stats import fisher_exact
+
+    for counts in [(30, 100, 10, 100), (5, 20, 1, 15), (0, 10, 3, 10), (7, 7, 0, 3)]:
+        table = [[counts[0], counts[1] - counts[0]], [counts[2], counts[3] - counts[2]]]
+        assert fisher_greater(*counts) == pytest.approx(
+            fisher_exact(table, alternative="greater")[1], rel=1e-12)
+    assert fisher_greater(30, 100, 10, 100) < 0.001 < 0.5 < fisher_greater(10, 100, 30, 100)
+    assert fisher_greater(3, 10, 0, 0) == fisher_greater(0, 0, 3, 10) == 1.0
 
 
 def test_binomial_tail_is_scipys_one_sided_test():
