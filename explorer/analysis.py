@@ -262,7 +262,7 @@ def analyze(data, target: str, prediction: str | None = None, probabilities=None
             timings["regions"] = done.seconds  # its own seconds, wherever it ran
             stages.save_regions("search", search_key, search.regions, {
                 "candidates_tested": search.candidates_tested, "notes": search.notes})
-            if search_beside is not None and done.searched is not None:
+            if done.searched is not None:
                 graph.take(*done.searched)  # what it searched is not searched again here
     with stage("describe", "Describing the regions", 0.8, 0.85):
         describe_key = digest(search_key, predictions.predicted.astype(str),

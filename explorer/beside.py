@@ -70,8 +70,9 @@ class SearchJob:
 
 @dataclass(frozen=True)
 class SearchDone:
-    """The search's result, the rows an on-demand neighbour search answered (for the later
-    stages to reuse; None with a graph) and the search's own seconds."""
+    """The search's result, the rows a second process' on-demand neighbour search answered
+    (for the analysis' own search to take; None in line, where it is that search, or with a
+    graph) and the search's own seconds."""
 
     search: RegionSearch
     searched: tuple[np.ndarray, np.ndarray, np.ndarray] | None
@@ -90,9 +91,7 @@ def run_search(job: SearchJob, progress: Callable[[float], None] | None = None) 
     search = find_regions(space, job.is_error, job.rule_features, seed=job.seed,
                           alpha=job.alpha, min_region_size=job.min_region_size,
                           finders=job.finders, graph=job.graph, progress=progress)
-    seconds = round(time.perf_counter() - started, 3)
-    searched = job.graph.found() if isinstance(job.graph, NeighbourSearch) else None
-    return SearchDone(search, searched, seconds)
+    return SearchDone(search, None, round(time.perf_counter() - started, 3))
 
 
 def usable_cores() -> int:
@@ -124,9 +123,10 @@ class SearchBeside:
     def __init__(self, job: SearchJob):
         self.job = job
         self.failure: str | None = None
-        self._folder = Path(tempfile.mkdtemp(prefix="explorer-search-"))
+        self._folder: Path | None = None
         self._process: subprocess.Popen | None = None
         try:
+            self._folder = Path(tempfile.mkdtemp(prefix="explorer-search-"))
             _write_job(job, StageCache(self._folder))
             # This explorer first on the path, wherever the caller found it.
             path = os.pathsep.join(filter(None, [str(Path(__file__).resolve().parents[1]),
@@ -163,7 +163,8 @@ class SearchBeside:
                 self._process.kill()
             self._process.wait()
             self._process.stdout.close()
-        shutil.rmtree(self._folder, ignore_errors=True)
+        if self._folder is not None:
+            shutil.rmtree(self._folder, ignore_errors=True)
 
 
 def _last_line(path: Path) -> str:
@@ -217,14 +218,15 @@ def _named(path: str) -> Finder:
     return found
 
 
-def _write_done(done: SearchDone, folder: StageCache) -> None:
+def _write_done(done: SearchDone, graph: NeighbourSearch | NeighbourGraph,
+                folder: StageCache) -> None:
     search = done.search
     folder.save_regions("done", "search", search.regions, {
         "candidates_tested": search.candidates_tested, "notes": search.notes,
         "seconds": done.seconds})
-    if done.searched is not None:
+    if isinstance(graph, NeighbourSearch):
         folder.save_arrays("done", "searched", dict(zip(("rows", "indices", "distances"),
-                                                        done.searched)))
+                                                        graph.found())))
 
 
 def _read_done(folder: StageCache) -> SearchDone | None:
@@ -243,6 +245,6 @@ def serve_job(folder: str) -> None:
     """The second process: read the job in ``folder``, search (telling progress on stdout),
     write the result there; the parent reads it once this process has ended."""
     cache = StageCache(folder)
-    done = run_search(_read_job(cache),
-                      lambda fraction: print(f"progress {fraction:.4f}", flush=True))
-    _write_done(done, cache)
+    job = _read_job(cache)
+    done = run_search(job, lambda fraction: print(f"progress {fraction:.4f}", flush=True))
+    _write_done(done, job.graph, cache)

@@ -338,7 +338,12 @@ def input_space(data_map: DataMap) -> np.ndarray:
         if getattr(data_map.encoder, "encoder_", None) is None:
             return data_map.model_space
         width = _input_width(data_map.encoder)
-    return data_map.model_space[:, :width] if width else data_map.model_space
+    return _input_columns(data_map.model_space, width)
+
+
+def _input_columns(model_space: np.ndarray, width: int | None) -> np.ndarray:
+    """The first ``width`` columns (the inputs; the prediction block follows), or all."""
+    return model_space[:, :width] if width else model_space
 
 
 class UmapMap(BaseEstimator):
@@ -615,8 +620,7 @@ class EncodedRows:
     @property
     def inputs(self) -> np.ndarray:
         """The rows as the model's inputs alone (:func:`input_space` of the map to come)."""
-        return self.model_space[:, :self.input_width] if self.input_width \
-            else self.model_space
+        return _input_columns(self.model_space, self.input_width)
 
 
 def encode_rows(frame: pd.DataFrame, schema: Schema, predictions: Predictions, *, seed: int,

@@ -136,10 +136,11 @@ def slice_candidates(context: SearchContext) -> list[Candidate]:
     its quartiles. Trees split greedily and can cut a rare subgroup by another column first;
     the slice for the subgroup itself is then still proposed here."""
     matrix, names = context.rule_features.matrix, context.rule_features.names
+    categories = _category_columns(context.rule_features)
     candidates = []
     for column, name in enumerate(names):
         values = matrix[:, column]
-        if CATEGORY_SEPARATOR in name and set(np.unique(values)) <= {0.0, 1.0}:
+        if column in categories:
             candidates.append(Candidate(values == 1.0, "slices", name))
             continue
         for threshold in np.unique(np.quantile(values, [0.25, 0.5, 0.75])):
@@ -147,6 +148,12 @@ def slice_candidates(context: SearchContext) -> list[Candidate]:
             candidates.append(Candidate(values <= threshold, "slices",
                                         f"{name} <= {threshold:.3g}"))
     return candidates
+
+
+def _category_columns(features: RuleFeatures) -> list[int]:
+    """The rule features that are one category value's 0/1 indicator (``region = north``)."""
+    return [j for j, name in enumerate(features.names) if CATEGORY_SEPARATOR in name and
+            set(np.unique(features.matrix[:, j])) <= {0.0, 1.0}]
 
 
 def conjunction_candidates(context: SearchContext) -> list[Candidate]:
@@ -164,10 +171,8 @@ def conjunction_candidates(context: SearchContext) -> list[Candidate]:
     """
     matrix, names = context.rule_features.matrix, context.rule_features.names
     discovery = context.discovery
-    categories = [j for j, name in enumerate(names) if CATEGORY_SEPARATOR in name and
-                  set(np.unique(matrix[:, j])) <= {0.0, 1.0}]
-    numeric = [j for j in range(len(names)) if j not in categories and
-               len(np.unique(matrix[discovery, j][:200])) > 10]
+    categories = _category_columns(context.rule_features)
+    numeric = continuous_columns(matrix, discovery)
     if not categories or not numeric:
         return []
     rows = np.flatnonzero(discovery)
@@ -508,11 +513,15 @@ def _arranged(ranked: list[Region], is_error: np.ndarray, confirmation: np.ndarr
     dropped: set[int] = set()
     parent: dict[int, int] = {}
     lucky: dict[int, set[int]] = {}  # a part no hotter than the regions holding it -> them
+    def holds(outer: int, inner: int) -> bool:
+        """``outer`` is the larger (ties: the earlier) and holds most of ``inner``."""
+        return (sizes[inner], -inner) < (sizes[outer], -outer) and \
+            shared[outer, inner] >= NESTED_SHARE * sizes[inner]
+
     for i in sorted(range(count), key=lambda i: (-sizes[i], i)):
         if i in dropped:
             continue
-        inside = [j for j in range(count) if j != i and j not in dropped
-                  and (sizes[j], -j) < (sizes[i], -i) and shared[i, j] >= NESTED_SHARE * sizes[j]]
+        inside = [j for j in range(count) if j != i and j not in dropped and holds(i, j)]
         held = [j for j in inside if j not in parent and j not in lucky]
         if not held:
             continue
@@ -540,9 +549,7 @@ def _arranged(ranked: list[Region], is_error: np.ndarray, confirmation: np.ndarr
         # A part inside a hotter part of this region belongs to that one, which places it
         # when its turn comes (a refinement of an exact rule is the rule's child or lucky
         # part, not the wider region's around both).
-        in_hotter_part = {j for j in inside for k in inside if hotter[k] and k != j and
-                          (sizes[j], -j) < (sizes[k], -k) and
-                          shared[k, j] >= NESTED_SHARE * sizes[j]}
+        in_hotter_part = {j for j in inside for k in inside if hotter[k] and holds(k, j)}
         for j in inside:  # a lucky part of an earlier holder is one of this one's too
             if j in parent or j in in_hotter_part:
                 continue

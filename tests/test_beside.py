@@ -43,17 +43,26 @@ def fresh(job):
 
 
 @pytest.fixture(scope="module")
-def in_line(job):
-    return beside.run_search(fresh(job))
+def searched_in_line(job):
+    """The job run in line with a neighbour search of its own, and that search."""
+    own = fresh(job)
+    return beside.run_search(own), own.graph
 
 
-def test_the_search_beside_finds_what_the_search_in_line_finds(job, in_line):
+@pytest.fixture(scope="module")
+def in_line(searched_in_line):
+    return searched_in_line[0]
+
+
+def test_the_search_beside_finds_what_the_search_in_line_finds(job, in_line,
+                                                               searched_in_line):
     heard = []
     done = beside.SearchBeside(job).result(heard.append)
     assert region_facts(done.search) == region_facts(in_line.search) != []
     assert done.search.candidates_tested == in_line.search.candidates_tested
     assert done.search.notes == in_line.search.notes
-    for ours, theirs in zip(done.searched, in_line.searched):  # the neighbours it answered
+    assert in_line.searched is None  # in line the analysis' own search answered
+    for ours, theirs in zip(done.searched, searched_in_line[1].found()):  # as it would
         assert np.array_equal(ours, theirs)
     assert heard and heard == sorted(heard) and max(heard) < 1
     assert done.seconds > 0
@@ -83,15 +92,19 @@ def test_only_finders_a_fresh_process_can_import_and_that_read_no_map_go_beside(
     assert not beside.worth_a_second_process(job)
 
 
-def test_the_job_and_its_result_pass_through_files_unchanged(job, in_line, tmp_path):
+def test_the_job_and_its_result_pass_through_files_unchanged(job, searched_in_line,
+                                                             tmp_path):
+    in_line, search = searched_in_line
     folder = StageCache(tmp_path)
     beside._write_job(job, folder)
     read = beside._read_job(folder)
     assert read.finders == job.finders and read.rule_features.names == job.rule_features.names
     assert np.array_equal(read.inputs, job.inputs) and read.inputs.dtype == job.inputs.dtype
-    beside._write_done(in_line, folder)
-    assert region_facts(beside._read_done(folder).search) == \
-        region_facts(in_line.search)
+    beside._write_done(in_line, search, folder)
+    read_back = beside._read_done(folder)
+    assert region_facts(read_back.search) == region_facts(in_line.search)
+    for ours, theirs in zip(read_back.searched, search.found()):
+        assert np.array_equal(ours, theirs)
 
 
 def spy_on_searches_beside(monkeypatch) -> list:
