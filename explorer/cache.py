@@ -23,7 +23,7 @@ from .rules import Condition
 
 __all__ = ["CACHE_VERSION", "StageCache", "column_digests", "frame_digest", "digest"]
 
-CACHE_VERSION = 6
+CACHE_VERSION = 7
 """Part of every key: bumped when a stage's code would give different output for the same
 inputs, so stale entries are never read. 2: the approximate neighbour graph runs on one
 thread (a different graph above 50,000 rows), the cluster and ellipsoid finders, the

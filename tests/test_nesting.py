@@ -98,6 +98,26 @@ def test_an_exact_rule_that_purer_approximations_cover_is_kept_said_exactly():
     assert kept == [("rules", 400)]
 
 
+def test_a_ladder_of_rules_around_one_hot_core_gives_way_to_the_core():
+    """Overlapping, nested slices of 450-800 rows around 200 hot rows (occluded digits, each
+    slice a different pixel): each is hotter than the rest of a larger one, and two of them
+    tile each larger one, but set aside its hotter parts and what is left of any of them
+    errs no more than the baseline, so none is a place of its own (the 626-row slice had
+    stood, tiled by the two inside it, and taken the core's rows)."""
+    kept = _arranged_sizes([("rules", 100, 300), ("slices", 0, 450), ("slices", 100, 560),
+                            ("slices", 0, 626), ("slices", 150, 700), ("slices", 0, 800)],
+                           {"100-300": 0.6})
+    assert kept == [("rules", 200)]
+
+
+def test_of_two_exact_rules_for_the_same_rows_the_purer_stays():
+    """A two-condition slice and a tree's node for one planted slice, each holding most of
+    the other: both are exact, so the purer is said (the slice had matched at Jaccard 0.94
+    and given way to a node matching at 0.68)."""
+    kept = _arranged_sizes([("conjunctions", 0, 220), ("rules", 20, 250)], {"0-220": 0.5})
+    assert kept == [("conjunctions", 220)]
+
+
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_many_trims_of_a_uniform_slice_give_way_to_the_whole_slice(seed):

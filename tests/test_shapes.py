@@ -101,3 +101,34 @@ def test_the_conjunction_finder_proposes_each_two_condition_slice_among_several(
         assert best.hint.startswith(f"{column} = {value} and c")
         assert (data.frame[column][best.members] == value).all()
     assert all(c.found_by == "conjunctions" for c in found)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_the_tail_finder_fits_a_one_condition_cut_to_the_errors(seed):
+    """``c6 > 1.9`` holds 3% of the rows: the slices cut at quartiles miss it, and a tree's
+    greedy split goes to the stronger slices beside it; each column's tail is cut where the
+    discovery errors say, and never holds more than half the rows."""
+    from explorer.regions import FITTED_SIDE_SHARE, TAIL_MIN_EVIDENCE, tail_candidates
+    from explorer.rules import RuleFeatures
+    from explorer.stats import jaccard
+
+    data = make_shapes(4000, "slices", seed=seed, region_error=0.6)
+    schema = infer_schema(data.frame, target="label", prediction="prediction")
+    is_error = (data.frame["prediction"] != data.frame["label"]).to_numpy()
+    discovery = np.random.default_rng(seed).permutation(len(is_error)) < 2000
+    context = SearchContext(coords=None, model_space=None,
+                            rule_features=RuleFeatures.from_frame(data.frame, schema),
+                            discovery_errors=is_error & discovery, discovery=discovery,
+                            baseline=float(is_error[discovery].mean()), min_size=20, seed=seed)
+    found = tail_candidates(context)
+    planted = data.planted["slice c6 > 1.9"]
+    best = max(found, key=lambda c: jaccard(np.flatnonzero(c.members), planted))
+    assert jaccard(np.flatnonzero(best.members), planted) >= 0.8, best.hint
+    assert best.hint.startswith("c6 > ")
+    assert all(c.found_by == "tails" for c in found)
+    for candidate in found:  # at most half the rows, and evidence beyond what noise reaches
+        n = (candidate.members & discovery).sum()
+        excess = (candidate.members & context.discovery_errors).sum() - n * context.baseline
+        assert n <= FITTED_SIDE_SHARE * discovery.sum()
+        assert excess / np.sqrt(n * context.baseline * (1 - context.baseline)) >= \
+            TAIL_MIN_EVIDENCE - 1e-6
