@@ -76,14 +76,10 @@ def test_the_cluster_finder_proposes_each_blob_from_where_rows_lie_alone(seed):
         [c.members.tolist() for c in found]
 
 
-@pytest.mark.parametrize("seed", [0, 1, 2])
-def test_the_conjunction_finder_proposes_each_two_condition_slice_among_several(seed):
-    """Three slices at once: a tree's greedy splits serve the strongest; every pair of a
-    category value and a numeric tail is checked here, so each two-condition slice has a
-    candidate, said as its rule."""
-    from explorer.regions import conjunction_candidates
+def _three_slices(seed: int):
+    """Three planted slices at once, errors strong enough that each finder's mechanism, not
+    the sampling, decides; the discovery half a seeded half of the rows."""
     from explorer.rules import RuleFeatures
-    from explorer.stats import jaccard
 
     data = make_shapes(4000, "slices", seed=seed, region_error=0.6)
     schema = infer_schema(data.frame, target="label", prediction="prediction")
@@ -93,6 +89,18 @@ def test_the_conjunction_finder_proposes_each_two_condition_slice_among_several(
                             rule_features=RuleFeatures.from_frame(data.frame, schema),
                             discovery_errors=is_error & discovery, discovery=discovery,
                             baseline=float(is_error[discovery].mean()), min_size=20, seed=seed)
+    return data, context
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_the_conjunction_finder_proposes_each_two_condition_slice_among_several(seed):
+    """Three slices at once: a tree's greedy splits serve the strongest; every pair of a
+    category value and a numeric tail is checked here, so each two-condition slice has a
+    candidate, said as its rule."""
+    from explorer.regions import conjunction_candidates
+    from explorer.stats import jaccard
+
+    data, context = _three_slices(seed)
     found = conjunction_candidates(context)
     for name in ("slice group = a and c4 > 1.1", "slice flag = yes and c5 < -1.3"):
         best = max(found, key=lambda c: jaccard(np.flatnonzero(c.members), data.planted[name]))
@@ -109,17 +117,9 @@ def test_the_tail_finder_fits_a_one_condition_cut_to_the_errors(seed):
     greedy split goes to the stronger slices beside it; each column's tail is cut where the
     discovery errors say, and never holds more than half the rows."""
     from explorer.regions import FITTED_SIDE_SHARE, TAIL_MIN_EVIDENCE, tail_candidates
-    from explorer.rules import RuleFeatures
     from explorer.stats import jaccard
 
-    data = make_shapes(4000, "slices", seed=seed, region_error=0.6)
-    schema = infer_schema(data.frame, target="label", prediction="prediction")
-    is_error = (data.frame["prediction"] != data.frame["label"]).to_numpy()
-    discovery = np.random.default_rng(seed).permutation(len(is_error)) < 2000
-    context = SearchContext(coords=None, model_space=None,
-                            rule_features=RuleFeatures.from_frame(data.frame, schema),
-                            discovery_errors=is_error & discovery, discovery=discovery,
-                            baseline=float(is_error[discovery].mean()), min_size=20, seed=seed)
+    data, context = _three_slices(seed)
     found = tail_candidates(context)
     planted = data.planted["slice c6 > 1.9"]
     best = max(found, key=lambda c: jaccard(np.flatnonzero(c.members), planted))
@@ -127,8 +127,8 @@ def test_the_tail_finder_fits_a_one_condition_cut_to_the_errors(seed):
     assert best.hint.startswith("c6 > ")
     assert all(c.found_by == "tails" for c in found)
     for candidate in found:  # at most half the rows, and evidence beyond what noise reaches
-        n = (candidate.members & discovery).sum()
+        n = (candidate.members & context.discovery).sum()
         excess = (candidate.members & context.discovery_errors).sum() - n * context.baseline
-        assert n <= FITTED_SIDE_SHARE * discovery.sum()
+        assert n <= FITTED_SIDE_SHARE * context.discovery.sum()
         assert excess / np.sqrt(n * context.baseline * (1 - context.baseline)) >= \
             TAIL_MIN_EVIDENCE - 1e-6
