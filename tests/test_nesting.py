@@ -110,13 +110,16 @@ def test_a_ladder_of_rules_around_one_hot_core_gives_way_to_the_core():
     assert kept == [("rules", 200)]
 
 
-def test_of_two_exact_rules_for_the_same_rows_the_purer_stays():
-    """A two-condition slice and a tree's node for one planted slice, each holding most of
-    the other: both are exact, so the purer is said (the slice had matched at Jaccard 0.94
-    and given way to a node matching at 0.68)."""
-    kept = _arranged_sizes([("conjunctions", 0, 220), ("rules", 20, 250)], {"0-220": 0.5})
-    assert kept == [("conjunctions", 220)]
-
+def test_of_two_rules_for_one_place_the_larger_stays_when_its_extra_rows_err():
+    """Regions that each hold most of the other are one place, said once. A chain of tree
+    nodes for one slice (189, 235, 286 rows, each holding most of the next): the purest was
+    kept, the 189-row fragment; the 286-row node's rows outside the others err as much, so it
+    stays. A two-condition slice and a tree's node that adds 30 ordinary rows to it: the
+    slice stays (it had given way to the node: J 0.94 against 0.68)."""
+    assert _arranged_sizes([("rules", 0, 189), ("rules", 0, 235), ("rules", 0, 286)],
+                           {"0-286": 0.4}) == [("rules", 286)]
+    assert _arranged_sizes([("conjunctions", 0, 220), ("rules", 20, 250)],
+                           {"0-220": 0.5}) == [("conjunctions", 220)]
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
