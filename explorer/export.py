@@ -224,10 +224,17 @@ def _pct(value) -> str:
     return "n/a" if value is None or not math.isfinite(value) else f"{value:.1%}"
 
 
-def _tested_rows(region: Region) -> str:
-    """What a region's held-out rows are: the confirmation half, or all of a cluster's."""
-    return ("rows, all of its own (a cluster found without reading any error)"
-            if region.found_by in ERROR_BLIND_FINDERS else "held-out rows")
+def _tested_error(region: Region) -> tuple[str, str]:
+    """The report's line on the rows that tested a region: its held-out half, or all of a
+    cluster's rows, since no error chose a cluster."""
+    low, high = region.heldout_interval
+    interval = f", interval {_pct(low)} to {_pct(high)}"
+    if region.found_by in ERROR_BLIND_FINDERS:
+        return ("Tested error", f"{_pct(region.heldout_error_rate)} on all "
+                f"{region.heldout_size:,} of its rows (a cluster, found without reading any "
+                f"error){interval}")
+    return ("Held-out error", f"{_pct(region.heldout_error_rate)} on "
+            f"{region.heldout_size:,} held-out rows{interval}")
 
 
 def _num(value, spec: str = ".3g") -> str:
@@ -357,8 +364,7 @@ def _region_html(region, is_classification: bool) -> str:
     rows = [
         ("Error rate", f"{_pct(region.error_rate)} vs {_pct(region.baseline_error_rate)} "
                        f"overall (lift ×{_num(region.lift, '.2f')})"),
-        ("Held-out error", f"{_pct(region.heldout_error_rate)} on {region.heldout_size:,} "
-                           f"{_tested_rows(region)}, interval {_pct(low)} to {_pct(high)}"),
+        _tested_error(region),
         ("Adjusted p-value", _num(region.p_value, ".2g")),
         ("Compactness", _num(region.compactness, ".2f")),
     ] if region.kind == "error" else [
