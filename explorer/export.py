@@ -22,6 +22,8 @@ from . import annotate, charts
 from .errors import ExplorerError
 from .files import json_text, plain, write_text_atomically
 from .diagnose import advice_title
+from .regions import ERROR_BLIND_FINDERS
+from .types import Region
 
 __all__ = ["save_analysis", "output_names", "regions_to_dict", "write_collection_csv", "read_collection_csv",
            "render_report", "FORMAT_VERSION"]
@@ -222,6 +224,19 @@ def _pct(value) -> str:
     return "n/a" if value is None or not math.isfinite(value) else f"{value:.1%}"
 
 
+def _tested_error(region: Region) -> tuple[str, str]:
+    """The report's line on the rows that tested a region: its held-out half, or all of a
+    cluster's rows, since no error chose a cluster."""
+    low, high = region.heldout_interval
+    interval = f", interval {_pct(low)} to {_pct(high)}"
+    if region.found_by in ERROR_BLIND_FINDERS:
+        return ("Tested error", f"{_pct(region.heldout_error_rate)} on all "
+                f"{region.heldout_size:,} of its rows (a cluster, found without reading any "
+                f"error){interval}")
+    return ("Held-out error", f"{_pct(region.heldout_error_rate)} on "
+            f"{region.heldout_size:,} held-out rows{interval}")
+
+
 def _num(value, spec: str = ".3g") -> str:
     return "n/a" if value is None or not math.isfinite(value) else format(value, spec)
 
@@ -266,9 +281,11 @@ def render_report(analysis, *, title: str | None = None, iterations: list[dict] 
         *(f"<div><b>{e(k)}</b>{e(v)}</div>" for k, v in facts),
         "</section><div class='howto'><b>How to read this.</b> Each region was found on one "
         "half of the rows and then tested on the other half, which played no part in finding "
-        "it, so its held-out error rate and interval are honest estimates. The p-values are "
-        "adjusted (Benjamini-Hochberg) so that, across all regions shown, the expected share "
-        "of false discoveries stays below the chosen false discovery rate.</div>",
+        "it, so its held-out error rate and interval are honest estimates (a cluster of where "
+        "rows lie, found without reading any error, is tested on all its rows). The "
+        "p-values are adjusted (Benjamini-Hochberg) so that, across all regions shown, the "
+        "expected share of false discoveries stays below the chosen false discovery rate."
+        "</div>",
         f"<div class='figure'>{figures[0]}</div>",
         *([f"<p class='muted'>The map shows {drawn:,} of {len(analysis.data):,} rows (every "
            f"region member and every error first, the rest sampled) so the page stays small "
@@ -347,8 +364,7 @@ def _region_html(region, is_classification: bool) -> str:
     rows = [
         ("Error rate", f"{_pct(region.error_rate)} vs {_pct(region.baseline_error_rate)} "
                        f"overall (lift ×{_num(region.lift, '.2f')})"),
-        ("Held-out error", f"{_pct(region.heldout_error_rate)} on {region.heldout_size:,} "
-                           f"held-out rows, interval {_pct(low)} to {_pct(high)}"),
+        _tested_error(region),
         ("Adjusted p-value", _num(region.p_value, ".2g")),
         ("Compactness", _num(region.compactness, ".2f")),
     ] if region.kind == "error" else [

@@ -172,6 +172,14 @@ def test_report_names_the_data_its_settings_the_loop_and_its_thinned_map(tmp_pat
     assert "-10.0 pts (-15.0 to -5.0)" in page and "40.0%" in page
 
 
+def test_report_says_which_rows_tested_each_region(tiny_analysis):
+    """A cluster, which no error chose, is tested on all its rows; others on held-out rows."""
+    cluster = replace(tiny_analysis.regions[0], found_by="clusters", heldout_size=40)
+    ball = replace(tiny_analysis.regions[1], found_by="neighbourhoods", heldout_size=17)
+    page = render_report(replace(tiny_analysis, regions=[cluster, ball]))
+    assert "Tested error" in page and "on all 40 of its rows (a cluster" in page
+    assert "on 17 held-out rows" in page
+
 def test_advice_headings_follow_the_evidence():
     assert advice_title("collect", 1843) == "Collect about 1,843 more rows like these"
     assert advice_title("collect", None).startswith("Unclear: label a first batch of 100")

@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 from scipy.stats import binomtest
 
 from explorer.stats import binomial_tail, fisher_greater, jaccard, newcombe_interval, paired_comparison, \
-    paired_losses, wilson_interval
+    paired_losses, weighted_benjamini_hochberg, wilson_interval
 
 
 @given(st.integers(0, 400).flatmap(lambda n: st.tuples(st.integers(0, n), st.just(n))),
@@ -34,6 +34,31 @@ def test_fisher_greater_is_scipys_one_sided_exact_test_and_one_when_a_side_is_em
             fisher_exact(table, alternative="greater")[1], rel=1e-12)
     assert fisher_greater(30, 100, 10, 100) < 0.001 < 0.5 < fisher_greater(10, 100, 30, 100)
     assert fisher_greater(3, 10, 0, 0) == fisher_greater(0, 0, 3, 10) == 1.0
+
+
+@given(st.lists(st.floats(0, 1), min_size=1, max_size=40))
+@settings(max_examples=60, deadline=None)
+def test_weighted_benjamini_hochberg_with_equal_weights_is_scipys(p_values):
+    from scipy.stats import false_discovery_control
+
+    weights = np.full(len(p_values), 3.0)
+    assert weighted_benjamini_hochberg(p_values, weights) == pytest.approx(
+        false_discovery_control(p_values, method="bh"), abs=1e-12)
+
+
+@pytest.mark.parametrize("sharing", [8, 30])
+def test_a_family_sharing_one_weight_counts_as_one_test(sharing):
+    """Two hypotheses with a weight each and a family sharing one weight between them: the
+    two are adjusted as in plain BH over three tests, the family's best p-value counted
+    ``sharing`` times (Bonferroni within it), however large the family."""
+    from scipy.stats import false_discovery_control
+
+    p_values = np.array([0.01, 0.02, *[0.5] * (sharing - 1), 0.001])
+    weights = np.array([1.0, 1.0, *[1 / sharing] * sharing])
+    adjusted = weighted_benjamini_hochberg(p_values, weights)
+    as_three = false_discovery_control([0.01, 0.02, 0.001 * sharing], method="bh")
+    assert adjusted[[0, 1, -1]] == pytest.approx(as_three)
+    assert weighted_benjamini_hochberg([], []).size == 0
 
 
 def test_binomial_tail_is_scipys_one_sided_test():
