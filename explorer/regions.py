@@ -68,7 +68,9 @@ DUPLICATE_JACCARD = 0.9
 ERROR_BLIND_FINDERS = ("clusters",)
 """Finders that never read an error (the clusters of where rows lie). No row's error chose
 their candidates, so each is tested on all its rows, twice the confirmation half's, and all
-of them are tested (choosing them by discovery errors would make those rows count twice)."""
+of them are tested (choosing them by discovery errors would make those rows count twice).
+Like an exact rule, such a candidate names a place without reading an error, so in
+``_arranged`` the parts of it that err no more than its rest are pieces of it."""
 ERROR_BLIND_WEIGHT = 1.0
 """The weight of all error-blind candidates together in Benjamini-Hochberg's family: one
 test's, so a table of many clusters (10 of 44 candidates on the built-in digits, 16-20 of
@@ -542,10 +544,12 @@ def _arranged(ranked: list[Region], is_error: np.ndarray, confirmation: np.ndarr
        the twins given up for it are judged on their own (a subtopic's cluster fell to two
        fragments tiling it, and the ellipsoid holding both had fallen with it). A region
        stands if its rows outside every purer region that it does not hold still err above
-       the baseline once its held parts are set aside: all of them for an approximate region
-       (a ball around a cluster adds only ordinary rows to it), only its hotter parts
-       (below) for an exact rule, whose other parts are pieces of it (two halves of
-       ``age > 60 and region = north`` split by income: one place, said once). An exact rule
+       the baseline once its held parts are set aside: all of them for a region that errors
+       chose approximately (a ball around a cluster adds only ordinary rows to it), only its
+       hotter parts (below) for an exact rule or a cluster no error chose, whose other parts
+       are pieces of it (two halves of ``age > 60 and region = north`` split by income: one
+       place, said once; three balls of 40-81 rows inside a blob's 116-row cluster, none
+       hotter than the rest of it, had taken its place as two fragments). An exact rule
        also stands when nothing inside it errs significantly more than the rest of it
        (``c6 > 1.9`` covered by a purer half-space and ellipsoid that each approximate it:
        one place, said exactly). Otherwise it is a lump of places (a tail mixing three
@@ -643,8 +647,9 @@ def _arranged(ranked: list[Region], is_error: np.ndarray, confirmation: np.ndarr
         hotter = hotter_than_rest(inside, members[i])
         hot = [j for j in inside if hotter[j]]
         exact = ranked[i].found_by in EXACT_FINDERS
+        whole = exact or ranked[i].found_by in ERROR_BLIND_FINDERS  # its parts are pieces
         purer = [j for j in range(i) if j not in dropped and j not in inside]
-        set_aside = (hot if exact else inside) + purer
+        set_aside = (hot if whole else inside) + purer
         rest = np.flatnonzero(members[i] & ~members[set_aside].any(axis=0))
         one_place = exact and not hot
         if not errs_above(rest, held_baseline) and not one_place:

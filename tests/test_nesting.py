@@ -146,14 +146,26 @@ def test_many_trims_of_a_uniform_slice_give_way_to_the_whole_slice(seed):
 
 
 def test_twins_given_up_for_a_region_that_falls_are_judged_on_their_own():
-    """A place said once, by the purest of its twins (a cluster of the 360 texts of one
+    """A place said once, by the purest of its twins (a ball around the 360 texts of one
     subtopic, an ellipsoid of 346 of them): when that one adds nothing beyond two fragments
     inside it that tile it, its twins are not dropped with it; the ellipsoid holds both
     fragments and says the place (they had stayed, two regions at J 0.77 and 0.80, where
     the ellipsoid's J was 0.96)."""
-    kept = _arranged_sizes([("clusters", 0, 360), ("ellipsoids", 7, 353), ("pairs", 0, 287),
-                            ("ellipsoids", 73, 360)], {"0-360": 0.6})
+    kept = _arranged_sizes([("neighbourhoods", 0, 360), ("ellipsoids", 7, 353),
+                            ("pairs", 0, 287), ("ellipsoids", 73, 360)], {"0-360": 0.6})
     assert kept == [("ellipsoids", 346)]
+
+
+def test_a_cluster_no_error_chose_is_whole_beside_balls_inside_it_that_err_no_more():
+    """A blob's cluster (116 rows) holding three purer balls that cover all but 4 of its
+    rows, none hotter than the rest of it: they are pieces of it, so the cluster stands
+    alone (on shapes seed 24 two balls, J 0.33 and 0.29, had taken its place, J 0.83). A
+    ball in the cluster's place, chosen by errors, still gives way to its parts."""
+    balls = [("neighbourhoods", 0, 45), ("neighbourhoods", 40, 90), ("neighbourhoods", 30, 112)]
+    rates = {"0-116": 0.36}
+    assert _arranged_sizes([*balls, ("clusters", 0, 116)], rates) == [("clusters", 116)]
+    assert _arranged_sizes([*balls, ("neighbourhoods", 0, 116)], rates) == [
+        ("neighbourhoods", 45), ("neighbourhoods", 82)]
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_a_cluster_no_error_chose_is_tested_on_all_its_rows(seed):
