@@ -7,6 +7,13 @@ Checked in this order because the earlier causes also look like the later ones:
   look the same to a neighbour vote, so this is checked first.
 - ``relabel``: the model confidently predicts another class than the label, and the row's
   nearest neighbours agree with the model (confident learning). The rows to review are listed.
+- ``check_model`` (classification): the baseline model, trained with the region's own
+  rows, already errs there no more than ``MIN_LIFT`` times the baseline (the upper end of
+  its 95% interval), while the predictions analysed err more. The rows are learnable
+  from the columns given, so the model that made the predictions lacks something else (rows
+  like these in its own training data, its features, its fit), and more labelled rows are
+  not shown to help. Only given predictions (another model's) can show it: the baseline's
+  own out-of-fold predictions are what the curve measures.
 - ``collect``: otherwise. A learning curve measured *inside* the region (each region row's
   held-out error, pooled over folds, as more of its rows are trained on) gives the rows
   needed to bring its error down to ``MIN_LIFT`` times the baseline, where it would no longer
@@ -38,6 +45,7 @@ DIAGNOSIS_TITLES = {
     "collect": "Collect more rows like these",
     "relabel": "Review the labels of these rows",
     "add_information": "Add information: new features or a different measurement",
+    "check_model": "Learnable here: check the model that made the predictions",
 }
 """What each diagnosis asks a person to do, in the words every face (app, report) shows;
 :func:`advice_title` refines the collect case by its evidence."""
@@ -318,7 +326,8 @@ def _rows_needed(a: float, b: float, target: float, have: int) -> float:
 
 
 def _collect(region: Region, frame: pd.DataFrame, schema: Schema, *, seed: int) -> Diagnosis:
-    """Fit the pooled in-region curve and bootstrap the region's rows for the range.
+    """Fit the pooled in-region curve and bootstrap the region's rows for the range; a
+    region the curve already learns (``check_model``) gets no count.
 
     The bootstrap resamples region rows (the held-out units), so the range reflects how few
     rows the curve rests on. The curve is called *flat* unless ``FALLING_CONFIDENCE`` of the
@@ -335,6 +344,20 @@ def _collect(region: Region, frame: pd.DataFrame, schema: Schema, *, seed: int) 
     floor = 0.5 / members.size  # half an error over the pooled held-out rows
     target = max(MIN_LIFT * region.baseline_error_rate, floor)
     curve = errors.mean(axis=1)
+    measured = (f"its held-out error went from {curve[0]:.0%} to {curve[-1]:.0%} as its "
+                f"training rows grew from {sizes[0]:.0f} to {sizes[-1]:.0f} (pooled over "
+                f"{CURVE_FOLDS} folds, {members.size} held-out rows)")
+    points = [(int(round(n)), float(e)) for n, e in zip(sizes, curve)]
+    learned = wilson_interval(int(round(curve[-1] * members.size)), members.size)[1] \
+        if schema.is_classification else np.inf  # a regression curve is of losses, not rates
+    if learned <= target < region.error_rate:
+        return Diagnosis(region.id, "check_model", target_error=target, curve=points, evidence=(
+            f"The baseline model trained with this region's rows already gets them right: "
+            f"{measured}, at most {learned:.0%} (95% interval), where the predictions "
+            f"analysed err {region.error_rate:.0%}. The rows are learnable from these "
+            f"columns, so more rows like them are not shown to help: check what the model "
+            f"that made the predictions lacks here (rows like these in its training data, "
+            f"its features, its fit)."))
     a, b = _fit_power_law(sizes, curve, floor)
     cap = MAX_ESTIMATE_FACTOR * members.size
     boot_rng = np.random.default_rng(boot_seed)
@@ -349,13 +372,9 @@ def _collect(region: Region, frame: pd.DataFrame, schema: Schema, *, seed: int) 
     low, median, high = (ordered[min(len(ordered) - 1, int(q * len(ordered)))]
                          for q in (0.1, 0.5, 0.9))
     flat = float(np.mean(np.array(slopes) > FLAT_SLOPE)) < FALLING_CONFIDENCE
-    measured = (f"its held-out error went from {curve[0]:.0%} to {curve[-1]:.0%} as its "
-                f"training rows grew from {sizes[0]:.0f} to {sizes[-1]:.0f} (pooled over "
-                f"{CURVE_FOLDS} folds, {members.size} held-out rows)")
     as_int = (lambda v: None if not np.isfinite(v) or v > cap else int(np.ceil(v)))
     diagnosis = Diagnosis(region.id, "collect", evidence="", target_error=target,
-                          curve=[(int(round(n)), float(e)) for n, e in zip(sizes, curve)],
-                          curve_params=(a, max(b, 0.0)), flat=flat,
+                          curve=points, curve_params=(a, max(b, 0.0)), flat=flat,
                           interval=(as_int(low), as_int(high)))
     if flat:
         diagnosis.evidence = (

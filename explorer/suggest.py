@@ -1,7 +1,8 @@
 """Which pool rows to label first, and the collection list the annotators receive.
 
-Each region's *diagnosis* (collect, relabel, add_information: see ``explorer.diagnose``)
-says what kind of data would fix it; this module turns it into rows to label.
+Each region's *diagnosis* (collect, relabel, add_information, check_model: see
+``explorer.diagnose``) says what kind of data would fix it; this module turns it into rows to
+label.
 
 With a pool, rows are placed in the model's space and on the map (``explorer.pool``); a
 pool row *covers* a region when it is likelier inside it than outside. The regions competing for

@@ -38,7 +38,8 @@ def check_regions_json(document: dict, n_rows: int) -> None:
             assert isinstance(region[name], kind), (name, region[name])
         assert len(region["rows"]) == region["size"]
         assert all(isinstance(r, int) and 0 <= r < n_rows for r in region["rows"])
-        assert region["diagnosis"] in (None, "collect", "relabel", "add_information")
+        assert region["diagnosis"] in (None, "collect", "relabel", "add_information",
+                                      "check_model")
 
 
 def test_save_writes_contract_files(tmp_path, tiny_analysis):

@@ -67,6 +67,21 @@ def test_a_region_of_coin_flip_labels_has_a_flat_curve_and_no_count():
     assert "flat" in diagnosis.evidence and "no count" in diagnosis.evidence
 
 
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_rows_the_baseline_learns_but_given_predictions_miss_point_at_that_model(seed):
+    """Given predictions wrong 60% of the time where the label is a clean cut the baseline
+    learns (another model's failure): more rows are not the fix, that model is."""
+    frame = _blobs(1500, seed=seed)
+    rows = np.flatnonzero(frame["x2"] > 0.8)
+    region = Region(id=1, rows=rows, size=rows.size, error_rate=0.6, baseline_error_rate=0.08,
+                    lift=7.5, p_value=1e-9, heldout_error_rate=0.6, heldout_size=rows.size,
+                    heldout_interval=(0.5, 0.7), compactness=0.8, excess_errors=100.0)
+    diagnosis = _collect(region, frame, infer_schema(frame, target="label"), seed=seed)
+    assert diagnosis.kind == "check_model" and diagnosis.suggested_rows is None
+    assert "learnable" in diagnosis.evidence and len(diagnosis.curve) == 3
+    assert diagnosis.curve[-1][1] < diagnosis.target_error
+
+
 def test_flipped_labels_are_diagnosed_relabel_with_rows_to_review():
     frame = _blobs(1200, seed=1)
     region = np.flatnonzero(frame["x2"] > 1.0)
