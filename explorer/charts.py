@@ -288,9 +288,10 @@ def _outline(fig: go.Figure, members: np.ndarray, region_id: int) -> None:
 
 
 def region_error_figure(analysis) -> go.Figure:
-    """Bars of each region's held-out error rate with its interval, against the baseline.
+    """Bars of each region's tested error rate with its interval, against the baseline.
 
-    The held-out rate is the honest one: those rows played no part in finding the region.
+    The tested rate is the honest one: its rows played no part in finding the region (the
+    held-out half; all rows of a cluster that no error chose).
     """
     fig = go.Figure()
     baseline = analysis.baseline_error_rate
@@ -301,7 +302,7 @@ def region_error_figure(analysis) -> go.Figure:
         high = np.array([r.heldout_interval[1] for r in found], dtype=float)
         fig.add_trace(go.Bar(
             x=[f"R{r.id}" for r in found], y=rates, marker_color=_RED,
-            name="held-out error rate",
+            name="tested error rate",
             error_y=dict(type="data", array=high - rates, arrayminus=rates - low),
             customdata=np.column_stack([[r.size for r in found], low, high]),
             hovertemplate=("%{x}: %{y:.1%} (interval %{customdata[1]:.1%} to "
@@ -311,7 +312,7 @@ def region_error_figure(analysis) -> go.Figure:
                            xref="paper", yref="paper")
     fig.add_hline(y=baseline, line_dash="dash", line_color="#555",
                   annotation_text=f"baseline {baseline:.1%}", annotation_position="top left")
-    fig.update_layout(title="Error rate per region (held-out rows)", height=360,
+    fig.update_layout(title="Error rate per region (on the rows that tested it)", height=360,
                       bargap=max(0.2, 0.8 - 0.1 * len(found)),
                       yaxis=dict(tickformat=".0%", rangemode="tozero"), **_LAYOUT)
     return fig

@@ -31,12 +31,12 @@ else:
     st.plotly_chart(charts.region_error_figure(analysis), config={"displaylogo": False})
     table = pd.DataFrame([{
         "region": f"R{r.id}", "rows": r.size, "error rate": 100 * r.error_rate,
-        "held-out error": 100 * r.heldout_error_rate, "overall": 100 * r.baseline_error_rate,
+        "tested error": 100 * r.heldout_error_rate, "overall": 100 * r.baseline_error_rate,
         "lift": r.lift, "adj. p-value": r.p_value, "rule": r.rule or "(no simple rule)",
         "advice": advice_title(r.diagnosis, r.suggested_rows),
     } for r in found])
     st.dataframe(table, hide_index=True, column_config=state.percent_columns(
-        "error rate", "held-out error", "overall") | {
+        "error rate", "tested error", "overall") | {
         "lift": st.column_config.NumberColumn(format="%.2f×"),
         "adj. p-value": st.column_config.NumberColumn(format="%.1e")})
 if gaps:
