@@ -467,15 +467,15 @@ def _confirm(tested: list[Candidate], is_error: np.ndarray, confirmation: np.nda
         return []
     held_baseline = float(is_error[confirmation].mean())
     # each candidate is tested on the rows that played no part in finding it
-    unseen = [np.ones_like(confirmation) if c.found_by in ERROR_BLIND_FINDERS else confirmation
-              for c in tested]
+    blind = np.array([c.found_by in ERROR_BLIND_FINDERS for c in tested])
+    every_row = np.ones_like(confirmation)
+    unseen = [every_row if no_error_chose else confirmation for no_error_chose in blind]
     held_sizes = np.array([np.count_nonzero(c.members & rows) for c, rows in zip(tested, unseen)])
     held_errors = np.array([np.count_nonzero(c.members & rows & is_error)
                             for c, rows in zip(tested, unseen)])
-    held_baselines = np.array([is_error[rows].mean() for rows in unseen])
+    held_baselines = np.where(blind, is_error.mean(), held_baseline)
     raw = np.where(held_sizes > 0, binomial_tail(held_errors, np.maximum(held_sizes, 1),
                                                   held_baselines), 1.0)
-    blind = np.array([c.found_by in ERROR_BLIND_FINDERS for c in tested])
     adjusted = weighted_benjamini_hochberg(
         raw, np.where(blind, ERROR_BLIND_WEIGHT / max(blind.sum(), 1), 1.0))
     confirmed, strength = [], []

@@ -80,7 +80,8 @@ class Region:
     ``error_rate`` is over all member rows; ``heldout_error_rate``, ``heldout_size`` and
     ``p_value`` come only from rows that played no part in finding the region, so they are
     honest: the confirmation half, or all its rows for a region that no error chose (a
-    cluster of where rows lie). ``p_value`` is Benjamini-Hochberg adjusted across candidate regions.
+    cluster of where rows lie). ``p_value`` is Benjamini-Hochberg adjusted across candidate
+    regions (weighted: all clusters together count as one candidate).
     ``excess_errors`` (the ranking key) is the region's size times its held-out excess rate:
     how many errors the model would stop making if the region erred like the rest.
     ``rule_conditions`` is the describing rule as data (empty: no simple rule fits);

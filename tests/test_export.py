@@ -181,6 +181,7 @@ def test_report_says_which_rows_tested_each_region(tiny_analysis):
     assert "Tested error" in page and "on all 40 of its rows (a cluster" in page
     assert "on 17 held-out rows" in page
 
+
 def test_advice_headings_follow_the_evidence():
     assert advice_title("collect", 1843) == "Collect about 1,843 more rows like these"
     assert advice_title("collect", None).startswith("Unclear: label a first batch of 100")

@@ -167,6 +167,7 @@ def test_a_cluster_no_error_chose_is_whole_beside_balls_inside_it_that_err_no_mo
     assert _arranged_sizes([*balls, ("neighbourhoods", 0, 116)], rates) == [
         ("neighbourhoods", 45), ("neighbourhoods", 82)]
 
+
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_a_cluster_no_error_chose_is_tested_on_all_its_rows(seed):
     """The same rows proposed by a finder that reads discovery errors are tested on their
