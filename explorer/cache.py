@@ -23,7 +23,7 @@ from .rules import Condition
 
 __all__ = ["CACHE_VERSION", "StageCache", "column_digests", "frame_digest", "digest"]
 
-CACHE_VERSION = 11
+CACHE_VERSION = 12
 """Part of every key: bumped when a stage's code would give different output for the same
 inputs, so stale entries are never read. 2: the approximate neighbour graph runs on one
 thread (a different graph above 50,000 rows), the cluster and ellipsoid finders, the
@@ -35,7 +35,8 @@ by Fisher's test with Benjamini-Hochberg over a region's parts. 7: fitted tails,
 arrangement's ladders and twins. 8: clusters tested on all their rows, and twins given up
 for a region that falls judged again. 9: clusters weigh one test together in
 Benjamini-Hochberg's family. 10: a cluster's parts that err no more than its rest are pieces
-of it. 11: the ``check_model`` diagnosis."""
+of it. 11: the ``check_model`` diagnosis. 12: whether a cluster's rows outside other
+regions err is read on all of them, not only the held-out ones."""
 
 
 def digest(*parts) -> str:

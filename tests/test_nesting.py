@@ -76,11 +76,12 @@ def test_a_region_that_adds_only_ordinary_rows_to_a_purer_one_is_dropped():
     assert [r.size for r in regions] == [400]
 
 
-def _arranged_sizes(parts: list[tuple[str, int, int]], error_share: dict[str, float]):
+def _arranged_sizes(parts: list[tuple[str, int, int]], error_share: dict[str, float],
+                    confirmation: np.ndarray | None = None):
     """Regions handed straight to the arrangement in the given purity order (no sampling:
     each row's error is fixed, so the outcome is exact). ``parts`` are (found_by, start,
     stop) ranges; rows err in the given share of each named stretch, 8% elsewhere, spread
-    evenly."""
+    evenly. Every row is held out unless ``confirmation`` says which are."""
     def evenly(count: int, share: float) -> np.ndarray:  # errors spread evenly
         return np.diff(np.floor(np.arange(count + 1) * share)) > 0
 
@@ -92,7 +93,8 @@ def _arranged_sizes(parts: list[tuple[str, int, int]], error_share: dict[str, fl
                      baseline_error_rate=0.08, lift=1.0, p_value=0.0, heldout_error_rate=0.0,
                      heldout_size=0, heldout_interval=(0.0, 1.0), compactness=1.0,
                      excess_errors=0.0, found_by=found_by) for found_by, start, stop in parts]
-    kept, _ = _arranged(ranked, is_error, np.ones(N, dtype=bool), float(is_error.mean()), 0.05)
+    held_out = np.ones(N, dtype=bool) if confirmation is None else confirmation
+    kept, _ = _arranged(ranked, is_error, held_out, float(is_error[held_out].mean()), 0.05)
     return [(r.found_by, r.size) for r in kept]
 
 
@@ -166,6 +168,22 @@ def test_a_cluster_no_error_chose_is_whole_beside_balls_inside_it_that_err_no_mo
     assert _arranged_sizes([*balls, ("clusters", 0, 116)], rates) == [("clusters", 116)]
     assert _arranged_sizes([*balls, ("neighbourhoods", 0, 116)], rates) == [
         ("neighbourhoods", 45), ("neighbourhoods", 82)]
+
+
+def test_a_cluster_beside_a_ball_is_judged_on_all_its_own_rows():
+    """Whether a region's rows outside the others err is read on the rows that played no
+    part in choosing it, as its test was: all of a cluster's. Here the 26 rows a cluster
+    keeps outside an overlapping ball err at 25%, every error on a discovery row: read held
+    out they show nothing and the ball would take the cluster's place (shapes seed 12: a
+    blob's cluster at J 0.78 gave way to a ball at J 0.49). A ball in the cluster's place,
+    chosen by errors, is judged on its held-out rows and still gives way."""
+    rates = {"0-26": 0.25, "26-120": 0.4, "120-180": 0.3}  # errors on odd rows in 0-26
+    held_out = np.arange(N) % 2 == 0
+    ball = ("neighbourhoods", 26, 180)  # holds 94 of the 120 rows, less than NESTED_SHARE
+    assert _arranged_sizes([("clusters", 0, 120), ball], rates, held_out) == [
+        ("clusters", 120), ("neighbourhoods", 154)]
+    assert _arranged_sizes([("neighbourhoods", 0, 120), ball], rates, held_out) == [
+        ("neighbourhoods", 154)]
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
