@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import pandas as pd
@@ -142,6 +143,23 @@ def test_regions_page_lists_the_planted_region_rule(workspace, planted_analysis)
     assert shown["region"].tolist() == [f"R{r.id}" for r in planted_analysis.regions]
     assert top.rule in shown["rule"].tolist()
     assert any(state.escape_markdown(top.rule) in m.value for m in at.markdown)
+    said = next(m.value for m in at.markdown if "tested on the other half" in m.value)
+    clusters = [f"R{r.id}" for r in planted_analysis.regions if r.found_by == "clusters"]
+    assert ("cluster" in said) == bool(clusters) and all(c in said for c in clusters)
+
+
+def test_the_regions_page_names_the_clusters_tested_on_all_their_rows(planted_analysis):
+    """A cluster, which no error chose, is tested on all its rows; the page says which
+    regions those are, and says nothing of clusters when none is shown."""
+    first, second, third = (replace(planted_analysis.regions[0], id=i, found_by=finder)
+                            for i, finder in ((1, "rules"), (2, "clusters"), (3, "clusters")))
+    assert "cluster" not in state.tested_on([first])
+    assert state.tested_on([first, second]).endswith(
+        "except R2, a cluster of where rows lie: found without reading any error, it was "
+        "tested on all its rows")
+    assert "except R2, R3, clusters" in state.tested_on([first, second, third])
+    assert state.tested_on([second]).startswith("It is a cluster of where rows lie")
+    assert state.tested_on([second, third]).startswith("They are clusters")
 
 
 def test_map_selection_is_described_and_can_be_saved(workspace, planted_analysis):

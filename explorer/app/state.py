@@ -32,6 +32,7 @@ from explorer.data import column_findings, image_shapes, read_table, text_column
 from explorer.datasets import DatasetInfo, make_coverage_gap
 from explorer.errors import ExplorerError
 from explorer.export import write_collection_csv
+from explorer.regions import ERROR_BLIND_FINDERS
 from explorer.workspace import Workspace
 
 DEFAULT_DATASET = "planted"
@@ -101,6 +102,23 @@ def escape_markdown(text) -> str:
 def plural(count: int, word: str) -> str:
     """``word`` as it goes with ``count``: 1 row, 2 rows (never "1 rows" or "row(s)")."""
     return word if count == 1 else f"{word}s"
+
+
+def tested_on(regions) -> str:
+    """Which rows tested the regions, for the Regions page: the held-out half, except all
+    rows of a cluster, which no error chose; named, so that a cluster's "tested error" is
+    read as what it is."""
+    clusters = [f"R{r.id}" for r in regions if r.found_by in ERROR_BLIND_FINDERS]
+    one = len(clusters) == 1
+    what = ("a cluster of where rows lie: found without reading any error, it was tested on "
+            "all its rows" if one else "clusters of where rows lie: found without reading "
+            "any error, they were tested on all their rows")
+    if not clusters:
+        return "Each was found on half of the rows and tested on the other half"
+    if len(clusters) == len(regions):
+        return f"{'It is' if one else 'They are'} {what}"
+    return (f"Each was found on half of the rows and tested on the other half, except "
+            f"{', '.join(clusters)}, {what}")
 
 
 def remembered(widget, key: str, label: str, options: list, **kwargs):

@@ -25,9 +25,8 @@ if not found:
 else:
     count = len(found)
     st.markdown(f"**{count} {state.plural(count, 'region')}** where the model errs more than "
-                f"it does overall. Each was found on half of the rows and tested on the other "
-                f"half (a cluster of where rows lie, found without reading any error, on all "
-                f"its rows); p-values are adjusted across regions (Benjamini-Hochberg).")
+                f"it does overall. {state.tested_on(found)}; p-values are adjusted across "
+                f"regions (Benjamini-Hochberg).")
     st.plotly_chart(charts.region_error_figure(analysis), config={"displaylogo": False})
     table = pd.DataFrame([{
         "region": f"R{r.id}", "rows": r.size, "error rate": 100 * r.error_rate,
