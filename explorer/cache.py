@@ -23,7 +23,7 @@ from .rules import Condition
 
 __all__ = ["CACHE_VERSION", "StageCache", "column_digests", "frame_digest", "digest"]
 
-CACHE_VERSION = 12
+CACHE_VERSION = 13
 """Part of every key: bumped when a stage's code would give different output for the same
 inputs, so stale entries are never read. 2: the approximate neighbour graph runs on one
 thread (a different graph above 50,000 rows), the cluster and ellipsoid finders, the
@@ -36,7 +36,8 @@ arrangement's ladders and twins. 8: clusters tested on all their rows, and twins
 for a region that falls judged again. 9: clusters weigh one test together in
 Benjamini-Hochberg's family. 10: a cluster's parts that err no more than its rest are pieces
 of it. 11: the ``check_model`` diagnosis. 12: whether a cluster's rows outside other
-regions err is read on all of them, not only the held-out ones."""
+regions err is read on all of them, not only the held-out ones. 13: a region's contrasts
+below Cohen's small effect are left out."""
 
 
 def digest(*parts) -> str:
